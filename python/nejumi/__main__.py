@@ -1,0 +1,3 @@
+from nejumi.cli import main
+
+raise SystemExit(main())

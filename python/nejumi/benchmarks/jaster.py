@@ -1,0 +1,499 @@
+"""jaster: the llm-jp-eval task suite as Nejumi Leaderboard 4 runs it.
+
+Prompts, sample selection, max tokens, answer normalisation and metrics follow
+upstream `scripts/evaluator/jaster.py` (spec: docs/upstream/jaster.md). Scoring
+itself runs in Rust (`nejumi_scorers`), bit-identical to the official Python.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nejumi_scorers
+from nejumi.benchmark import FlatScores, Generate, ScoredRow, score_key
+from nejumi.compat import Compatibility
+from nejumi.config import Config, ConfigError
+from nejumi.generation import generation_params
+from nejumi.tables import Table
+from nejumi_proto.v1 import types_pb2
+
+NAME = "jaster"
+
+# Upstream hard-codes this intro (the `jaster.message_intro` config key is ignored).
+MESSAGE_INTRO = (
+    "以下に、あるタスクを説明する指示があり、それに付随する入力が更なる文脈を提供しています。"
+    "リクエストを適切に完了するための回答を記述してください。"
+)
+
+# The 0-shot pass, in upstream order. The few-shot pass drops jhumaneval and, with
+# run.jmmlu_robustness, appends the two robustness variants.
+UPSTREAM_TASKS = (
+    "aio",
+    "alt-e-to-j",
+    "alt-j-to-e",
+    "commonsensemoralja",
+    "jamp",
+    "janli",
+    "jblimp",
+    "jcola-in-domain",
+    "jcola-out-of-domain",
+    "jcommonsenseqa",
+    "jemhopqa",
+    "jhumaneval",
+    "jnli",
+    "jmmlu",
+    "jsem",
+    "jsick",
+    "jsquad",
+    "kuci",
+    "mawps",
+    "mgsm",
+    "niilc",
+    "mmlu_prox_ja",
+)
+ROBUSTNESS_TASKS = ("jmmlu_IncorrectChoice", "jmmlu_SymbolChoice")
+ZERO_SHOT_ONLY = frozenset({"jhumaneval"})
+
+# Tasks whose scoring needs a part nejumi does not ship yet; skipped with a notice.
+UNSUPPORTED = {
+    "alt-e-to-j": "COMET translation scoring",
+    "alt-j-to-e": "COMET translation scoring",
+    "jhumaneval": "the code-execution sandbox",
+}
+
+METRICS: dict[str, Callable[[str, str], float]] = {
+    "exact_match": nejumi_scorers.exact_match,
+    "exact_match_figure": nejumi_scorers.exact_match_figure,
+    "char_f1": nejumi_scorers.char_f1,
+}
+
+UPSTREAM_SAMPLES = {"test": 100, "dev": 10}
+TESTMODE_SAMPLES = {"test": 1, "dev": 1}
+
+
+def metrics_for(task: str, listed: Sequence[str]) -> list[str]:
+    """Upstream overrides the file's metric list for some tasks."""
+    if task == "jhumaneval":
+        return ["code_exec_sandbox", "pylint_check"]
+    if task in ("alt-e-to-j", "alt-j-to-e"):
+        return ["comet_wmt22"]
+    if task in ("mawps", "mgsm"):
+        return ["exact_match_figure"]
+    return list(listed)
+
+
+@dataclass(frozen=True)
+class TaskFile:
+    instruction: str
+    output_length: int
+    metrics: list[str]
+    samples: list[dict[str, str]]
+
+
+def read_task_file(path: Path) -> TaskFile:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise ConfigError(
+            str(path),
+            "",
+            f"invalid JSON: line {err.lineno}, column {err.colno}: {err.msg}",
+        ) from None
+    if not isinstance(data, dict):
+        raise ConfigError(str(path), "", "a jaster task file must hold a JSON object")
+    for key, kind in (
+        ("instruction", str),
+        ("output_length", int),
+        ("metrics", list),
+        ("samples", list),
+    ):
+        if not isinstance(data.get(key), kind):
+            raise ConfigError(str(path), key, f"missing or not a {kind.__name__}")
+    for index, sample in enumerate(data["samples"]):
+        if not isinstance(sample, dict) or not isinstance(sample.get("input"), str) or "output" not in sample:
+            raise ConfigError(
+                str(path),
+                f"samples[{index}]",
+                'must be an object with string "input" and "output"',
+            )
+    return TaskFile(
+        data["instruction"],
+        data["output_length"],
+        list(data["metrics"]),
+        data["samples"],
+    )
+
+
+def resolve_data_dir(path: Path) -> Path:
+    """Accepts the folder holding test/dev/train, or one holding jaster/ in turn."""
+    if (path / "jaster" / "test").is_dir():
+        return path / "jaster"
+    return path
+
+
+@dataclass(frozen=True)
+class JasterSettings:
+    data_dir: Path
+    tasks: tuple[str, ...]
+    num_few_shots: int
+    robustness: bool
+    samples: dict[str, int]
+    override_max_tokens: int | None
+    generator: dict[str, Any]
+    compatibility: Compatibility
+
+    @classmethod
+    def from_config(cls, cfg: Config, compatibility: Compatibility) -> JasterSettings:
+        data_dir = cfg.get_path("jaster.data_dir")
+        if data_dir is None:
+            raise cfg.error(
+                "jaster.data_dir",
+                "is not set: point it at the folder holding the jaster test/, dev/ and train/ folders",
+            )
+        data_dir = resolve_data_dir(data_dir)
+        if not (data_dir / "test").is_dir():
+            raise cfg.error("jaster.data_dir", f"{data_dir} has no test/ folder")
+        tasks = cfg.get("jaster.tasks")
+        if tasks is None:
+            tasks = [task for task in UPSTREAM_TASKS if task not in UNSUPPORTED]
+        if not isinstance(tasks, list) or not all(isinstance(t, str) for t in tasks):
+            raise cfg.error("jaster.tasks", "must be a list of task names")
+        unknown = [t for t in tasks if t not in UPSTREAM_TASKS]
+        if unknown:
+            raise cfg.error(
+                "jaster.tasks",
+                f"unknown task(s) {', '.join(unknown)}; known: {', '.join(UPSTREAM_TASKS)}",
+            )
+        unsupported = [f"{t} (needs {UNSUPPORTED[t]})" for t in tasks if t in UNSUPPORTED]
+        if unsupported:
+            raise cfg.error("jaster.tasks", f"not supported yet: {', '.join(unsupported)}")
+        samples = dict(TESTMODE_SAMPLES if cfg.get_bool("testmode") else UPSTREAM_SAMPLES)
+        for subset in samples:
+            limit = cfg.get_int(f"jaster.max_samples.{subset}", minimum=0)
+            if limit is not None:
+                samples[subset] = limit
+        return cls(
+            data_dir=data_dir,
+            tasks=tuple(tasks),
+            num_few_shots=cfg.get_int("num_few_shots", 0, minimum=0) or 0,
+            robustness=cfg.get_bool("run.jmmlu_robustness"),
+            samples=samples,
+            override_max_tokens=cfg.get_int("jaster.override_max_tokens", minimum=1),
+            generator=cfg.get_mapping("generator"),
+            compatibility=compatibility,
+        )
+
+
+class Jaster:
+    name = NAME
+
+    def __init__(self, settings: JasterSettings, warn: Callable[[str], None] = lambda _: None) -> None:
+        self.settings = settings
+        self._warn = warn
+
+    def passes(self) -> list[tuple[int, list[str]]]:
+        """(shots, tasks) of the 0-shot pass and, if enabled, the few-shot pass."""
+        passes = [(0, list(self.settings.tasks))]
+        if self.settings.num_few_shots:
+            few = [t for t in self.settings.tasks if t not in ZERO_SHOT_ONLY]
+            if self.settings.robustness and "jmmlu" in self.settings.tasks:
+                few += list(ROBUSTNESS_TASKS)
+            passes.append((self.settings.num_few_shots, few))
+        return passes
+
+    def task_path(self, subset: str, task: str) -> Path:
+        # Upstream reads mgsm's dev set from train/: mgsm has no dev split.
+        folder = "train" if (subset == "dev" and task == "mgsm") else subset
+        return self.settings.data_dir / folder / f"{task}.json"
+
+    def plan(self) -> list[types_pb2.Sample]:
+        samples: list[types_pb2.Sample] = []
+        for shots, tasks in self.passes():
+            for task in tasks:
+                for subset in ("test", "dev"):
+                    samples += self._plan_task(task, subset, shots)
+        return samples
+
+    def _plan_task(self, task: str, subset: str, shots: int) -> list[types_pb2.Sample]:
+        path = self.task_path(subset, task)
+        if not path.exists():
+            if subset == "test":
+                self._warn(f"jaster: {path} not found; {task} is skipped")
+            return []
+        task_file = read_task_file(path)
+        few_shots: list[dict[str, str]] = []
+        if shots:
+            train_path = self.settings.data_dir / "train" / f"{task}.json"
+            if not train_path.exists():
+                raise ConfigError(str(train_path), "", f"few-shot examples for {task} are missing")
+            few_shots = read_task_file(train_path).samples[:shots]
+        max_tokens = self.settings.override_max_tokens or task_file.output_length
+        params = generation_params(self.settings.generator, max_tokens=max_tokens)
+        metrics = metrics_for(task, task_file.metrics)
+        planned = []
+        for index, item in enumerate(task_file.samples[: self.settings.samples[subset]]):
+            messages = build_messages(task_file.instruction, few_shots, item["input"])
+            for attempt, metric in enumerate(metrics):
+                planned.append(
+                    types_pb2.Sample(
+                        benchmark=NAME,
+                        task=task,
+                        id=str(index),
+                        shots=shots,
+                        subset=subset,
+                        messages=messages,
+                        generation=params,
+                        references=[str(item["output"])],
+                        # Upstream sends one request per metric row.
+                        attempt=attempt,
+                        metadata={"metric": metric, "input": item["input"]},
+                    )
+                )
+        return planned
+
+    async def solve(self, sample: types_pb2.Sample, generate: Generate) -> types_pb2.Response:
+        return await generate(sample)
+
+    def score(self, sample: types_pb2.Sample, output: str) -> list[types_pb2.Score]:
+        metric = sample.metadata["metric"]
+        prediction = nejumi_scorers.normalize_prediction(output, sample.task)
+        expected = nejumi_scorers.normalize_reference(sample.references[0])
+        scorer = METRICS.get(metric)
+        if scorer is None:
+            raise ValueError(f"jaster: metric {metric!r} of task {sample.task} is not supported")
+        details = json.dumps({"output": prediction, "expected_output": expected}, ensure_ascii=False)
+        control = nejumi_scorers.control_check(sample.task, prediction)
+        return [
+            types_pb2.Score(metric=metric, value=scorer(prediction, expected), details_json=details),
+            types_pb2.Score(metric="control", value=control)
+            if control is not None
+            else types_pb2.Score(metric="control"),
+        ]
+
+    def summarize(self, rows: Sequence[ScoredRow]) -> FlatScores:
+        test = [row for row in rows if row.sample.subset == "test"]
+        flat: FlatScores = {}
+        for shots, _ in self.passes():
+            in_pass = [row for row in test if row.sample.shots == shots]
+            main = [row for row in in_pass if row.sample.task not in ROBUSTNESS_TASKS]
+            flat.update(self._task_scores(main, shots))
+            if shots and self.settings.robustness:
+                consistency = robustness_scores(in_pass)
+                if consistency:
+                    flat[score_key(NAME, "jmmlu_robust", shots, "consistency")] = mean(consistency)
+        return flat
+
+    def _task_scores(self, rows: Sequence[ScoredRow], shots: int) -> FlatScores:
+        by_metric: dict[tuple[str, str], list[float | None]] = defaultdict(list)
+        by_task: dict[str, list[float | None]] = defaultdict(list)
+        control: dict[str, list[float | None]] = defaultdict(list)
+        for row in rows:
+            metric = row.sample.metadata["metric"]
+            value = row.value(metric)
+            by_metric[(row.sample.task, metric)].append(value)
+            by_task[row.sample.task].append(value)
+            control[row.sample.task].append(row.value("control"))
+        flat: FlatScores = {score_key(NAME, t, shots, m): mean(v) for (t, m), v in sorted(by_metric.items())}
+        control_means = {t: mean(v) for t, v in control.items()}
+        for task, value in sorted(control_means.items()):
+            if value is not None:
+                flat[score_key(NAME, task, shots, "control")] = value
+        compat = self.settings.compatibility
+        flat[score_key(NAME, "_all", shots, "AVG")] = pivot_average(
+            {t: mean(v) for t, v in by_task.items()}, skip=2 if compat.official else 0
+        )
+        flat[score_key(NAME, "_all", shots, "control_AVG")] = pivot_average(
+            control_means, skip=1 if compat.official else 0
+        )
+        return flat
+
+    def tables(self, rows: Sequence[ScoredRow], model_name: str) -> list[Table]:
+        """The official W&B tables of jaster (upstream names and column order)."""
+        tables: list[Table] = []
+        for shots, _ in self.passes():
+            in_pass = [row for row in rows if row.sample.shots == shots]
+            main = [row for row in in_pass if row.sample.task not in ROBUSTNESS_TASKS]
+            for subset, suffix in (("test", ""), ("dev", "_dev")):
+                subset_rows = [row for row in main if row.sample.subset == subset]
+                tables.append(
+                    output_table(
+                        f"jaster_{shots}shot_output_table{suffix}",
+                        subset_rows,
+                        model_name,
+                    )
+                )
+            flat = self.summarize(in_pass)
+            tables.append(
+                leaderboard_table(
+                    f"jaster_{shots}shot_leaderboard_table",
+                    flat,
+                    shots,
+                    model_name,
+                    "score",
+                )
+            )
+            tables.append(
+                leaderboard_table(
+                    f"jaster_control_{shots}shot_leaderboard_table",
+                    flat,
+                    shots,
+                    model_name,
+                    "control",
+                )
+            )
+            robust_key = score_key(NAME, "jmmlu_robust", shots, "consistency")
+            if robust_key in flat:
+                tables.append(
+                    Table(
+                        f"jmmlu_robust_{shots}shot_leaderboard_table",
+                        ["model_name", "robust_score"],
+                        [[model_name, flat[robust_key]]],
+                    )
+                )
+        return tables
+
+
+OUTPUT_COLUMNS = [
+    "model_name",
+    "task",
+    "index",
+    "input",
+    "raw_output",
+    "output",
+    "expected_output",
+    "prompt",
+    "score",
+    "control_score",
+    "metrics",
+    "control_method",
+    "dataset",
+    "num_few_shots",
+    "subset",
+    "sub_category",
+]
+
+SUB_CATEGORY = {
+    "alt-e-to-j": "GLP_translation",
+    "alt-j-to-e": "GLP_translation",
+    "jsquad": "GLP_information_extraction",
+    "mawps": "GLP_mathematical_reasoning",
+    "mgsm": "GLP_mathematical_reasoning",
+    "jcommonsenseqa": "GLP_general_knowledge",
+    "jemhopqa": "GLP_general_knowledge",
+    "niilc": "GLP_general_knowledge",
+    "aio": "GLP_general_knowledge",
+    "jmmlu": "GLP_expert_knowledge",
+    "mmlu_prox_ja": "GLP_expert_knowledge",
+    "jnli": "GLP_semantic_analysis",
+    "janli": "GLP_semantic_analysis",
+    "jsem": "GLP_semantic_analysis",
+    "jsick": "GLP_semantic_analysis",
+    "jamp": "GLP_semantic_analysis",
+    "jcola-in-domain": "GLP_syntactic_analysis",
+    "jcola-out-of-domain": "GLP_syntactic_analysis",
+    "jblimp": "GLP_syntactic_analysis",
+    "jhumaneval": "GLP_coding",
+    "commonsensemoralja": "ALT_ethics_moral",
+}
+
+
+def output_table(name: str, rows: Sequence[ScoredRow], model_name: str) -> Table:
+    data = []
+    for row in rows:
+        sample = row.sample
+        metric = sample.metadata["metric"]
+        details = json.loads(row.scores[0].details_json)
+        control = row.value("control")
+        messages = [{"role": m.role, "content": m.content} for m in sample.messages]
+        data.append(
+            [
+                model_name,
+                sample.task,
+                int(sample.id),
+                sample.metadata.get("input", ""),
+                row.output,
+                details["output"],
+                details["expected_output"],
+                json.dumps(messages, ensure_ascii=False, indent=2),
+                row.value(metric),
+                control,
+                metric,
+                "no_check" if control is None else "check",
+                NAME,
+                sample.shots,
+                sample.subset,
+                SUB_CATEGORY.get(sample.task),
+            ]
+        )
+    return Table(name, OUTPUT_COLUMNS, data)
+
+
+def leaderboard_table(name: str, flat: FlatScores, shots: int, model_name: str, kind: str) -> Table:
+    """`[model_name, AVG, <task>...]`: per-task means of the score or control rate."""
+    prefix = f"{NAME}/"
+    suffix = f"/{shots}shot/"
+    per_task: dict[str, float | None] = {}
+    for key, value in flat.items():
+        task, rest = key[len(prefix) :].split("/", 1)
+        metric = rest.split("/", 1)[1]
+        if task in ("_all", "jmmlu_robust") or not rest.startswith(suffix[1:]):
+            continue
+        if (kind == "control") == (metric == "control"):
+            per_task[task] = value
+    average = flat.get(score_key(NAME, "_all", shots, "AVG" if kind == "score" else "control_AVG"))
+    tasks = sorted(per_task)
+    return Table(
+        name,
+        ["model_name", "AVG", *tasks],
+        [[model_name, average, *(per_task[t] for t in tasks)]],
+    )
+
+
+def build_messages(instruction: str, few_shots: Sequence[dict[str, str]], query: str) -> list[types_pb2.ChatMessage]:
+    """Upstream's prompt: intro and instruction prefixed to the first user turn."""
+    messages = []
+    for shot in few_shots:
+        messages.append(types_pb2.ChatMessage(role="user", content=shot["input"]))
+        messages.append(types_pb2.ChatMessage(role="assistant", content=str(shot["output"])))
+    messages.append(types_pb2.ChatMessage(role="user", content=query))
+    messages[0].content = f"{MESSAGE_INTRO}\n{instruction}\n\n{messages[0].content}"
+    return messages
+
+
+def mean(values: Sequence[float | None]) -> float | None:
+    """pandas' mean: NaN and None are skipped; nothing left gives None."""
+    kept = [v for v in values if v is not None and not math.isnan(v)]
+    return math.fsum(kept) / len(kept) if kept else None
+
+
+def pivot_average(per_task: dict[str, float | None], skip: int) -> float | None:
+    """Upstream's leaderboard AVG: `iloc[:, 2:]` (or `[:, 1:]`) of a pivot table.
+
+    The pivot drops all-NaN columns and sorts them by name; upstream's slice then
+    drops the first `skip` task columns (aio and alt-e-to-j on the full suite, the
+    first two present here). `skip=0` is the corrected average over every task.
+    """
+    columns = [per_task[t] for t in sorted(per_task) if per_task[t] is not None]
+    return mean(columns[skip:])
+
+
+def robustness_scores(rows: Sequence[ScoredRow]) -> list[float]:
+    """JMMLU robustness: the i-th jmmlu, SymbolChoice and IncorrectChoice answers."""
+    outputs: dict[str, list[str]] = defaultdict(list)
+    for row in sorted(rows, key=lambda r: int(r.sample.id)):
+        if row.sample.task in ("jmmlu", *ROBUSTNESS_TASKS) and row.sample.attempt == 0:
+            details = json.loads(row.scores[0].details_json)
+            outputs[row.sample.task].append(details["output"])
+    normal, symbol, incorrect = (outputs[t] for t in ("jmmlu", "jmmlu_SymbolChoice", "jmmlu_IncorrectChoice"))
+    if not (len(normal) == len(symbol) == len(incorrect)):
+        raise ValueError(
+            f"jmmlu robustness needs as many answers per variant (jmmlu {len(normal)}, "
+            f"SymbolChoice {len(symbol)}, IncorrectChoice {len(incorrect)})"
+        )
+    return [nejumi_scorers.robust_consistency(n, s, i) for n, s, i in zip(normal, symbol, incorrect, strict=True)]

@@ -1,0 +1,140 @@
+"""The nejumi command line.
+
+    nejumi CONFIG.yaml [--run-dir DIR]              evaluate a model (the default)
+    nejumi score PREDICTIONS.jsonl --data DIR       re-score predictions, no inference
+
+Under `bazel run`, relative paths resolve against the directory you ran from.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import sys
+from pathlib import Path
+
+from nejumi import __version__
+from nejumi.benchmarks.jaster import resolve_data_dir
+from nejumi.compat import MODES, Compatibility
+from nejumi.config import ConfigError, load_config
+from nejumi.request_queue import RunAborted
+from nejumi.service_process import ServiceError
+
+EPILOG = """\
+examples:
+  nejumi configs/quickstart.yaml
+      evaluate the embedded CPU model on the quick-start data (no keys, no network)
+  nejumi configs/my-model.yaml --run-dir runs/my-model
+      evaluate; re-running the same command resumes where it stopped
+  nejumi score runs/my-model/predictions.jsonl --data /data/jaster
+      re-score predictions and print "<benchmark>/<task>/<shots>shot/<metric>": value
+
+A model config is merged over configs/base_config.yaml exactly as the official
+Nejumi Leaderboard 4 harness does; upstream model configs keep working.
+Results go to the run directory: results.json, predictions.jsonl, report.html,
+store.sqlite (every request and answer), and a W&B run (offline without WANDB_API_KEY).
+"""
+
+
+def user_path(text: str) -> Path:
+    """Paths on the command line are relative to where the user ran the command."""
+    path = Path(text).expanduser()
+    if path.is_absolute():
+        return path
+    return Path(os.environ.get("BUILD_WORKING_DIRECTORY", os.getcwd())) / path
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "run"
+
+
+def eval_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nejumi",
+        description="Evaluate an LLM on the Nejumi Leaderboard 4 suite with official-identical scores.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("config", help="model config YAML (merged over configs/base_config.yaml)")
+    parser.add_argument(
+        "--run-dir",
+        help="where results and the resumable store go (default: <nejumi.runs_dir>/<config name>)",
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars (for logs)")
+    parser.add_argument("--version", action="version", version=f"nejumi {__version__}")
+    return parser
+
+
+def score_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nejumi score",
+        description="Re-score a predictions.jsonl (benchmark, task, shots, id, output per line) without inference.",
+    )
+    parser.add_argument("predictions", help="predictions.jsonl written by a run, or your own")
+    parser.add_argument(
+        "--data", required=True, help="dataset folder (for jaster: the one holding test/, dev/, train/)"
+    )
+    parser.add_argument("--compatibility", choices=MODES, default="official", help="official quirks or corrected")
+    return parser
+
+
+def run_eval(argv: list[str]) -> int:
+    args = eval_parser().parse_args(argv)
+    from nejumi.runner import evaluate, say_stderr
+
+    cfg = load_config(user_path(args.config))
+    if args.run_dir:
+        run_dir = user_path(args.run_dir)
+    else:
+        runs = cfg.get_str("nejumi.runs_dir", "runs") or "runs"
+        run_dir = user_path(runs) / slug(cfg.name)
+    result = asyncio.run(evaluate(cfg, run_dir.resolve(), show_progress=not args.no_progress))
+    say_stderr(
+        f"done in {result.seconds:.1f} s: {result.stats.sent} requests sent, {result.stats.from_store} from the store"
+    )
+    say_stderr(f"results: {run_dir / 'results.json'}\nreport:  {run_dir / 'report.html'}")
+    print(json.dumps(result.scores, ensure_ascii=False, indent=2))
+    return 0
+
+
+def run_score(argv: list[str]) -> int:
+    args = score_parser().parse_args(argv)
+    from nejumi.rescore import rescore
+
+    data = resolve_data_dir(user_path(args.data))
+    if not data.is_dir():
+        raise ConfigError(str(data), "", "dataset folder not found")
+
+    def warn(message: str) -> None:
+        print(message, file=sys.stderr)
+
+    scores = rescore(user_path(args.predictions), data, Compatibility(args.compatibility), warn)
+    print(json.dumps(scores, ensure_ascii=False, indent=2, sort_keys=True))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        if argv and argv[0] == "score":
+            return run_score(argv[1:])
+        if argv and argv[0] == "eval":
+            argv = argv[1:]
+        return run_eval(argv)
+    except ConfigError as err:
+        print(f"nejumi: config error: {err}", file=sys.stderr)
+        return 2
+    except (RunAborted, ServiceError) as err:
+        print(f"nejumi: run stopped: {err}", file=sys.stderr)
+        print("nejumi: every answer received so far is stored; re-run the same command to resume.", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nnejumi: interrupted; re-run the same command to resume.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Inference providers: one narrow interface, several ways to reach a model."""

@@ -1,0 +1,19 @@
+"""A finished run, as the sinks and the CLI see it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from nejumi.benchmark import FlatScores, ScoredRow
+from nejumi.request_queue import QueueStats
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run_dir: Path
+    scores: FlatScores
+    # Scored rows per benchmark name, in plan order.
+    rows: dict[str, list[ScoredRow]]
+    stats: QueueStats
+    seconds: float
