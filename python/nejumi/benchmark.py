@@ -12,9 +12,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from nejumi_proto.v1 import types_pb2
-
 from nejumi.tables import Table
+from nejumi_proto.v1 import types_pb2
 
 # Sends one Sample's request through the shared queue and returns the answer.
 Generate = Callable[[types_pb2.Sample], Awaitable[types_pb2.Response]]
