@@ -89,9 +89,12 @@ class Config:
 
     data: dict[str, Any]
     origins: dict[str, str] = field(default_factory=dict)
-    # The directory of the model config: relative paths in it resolve against it.
-    base_dir: Path = field(default_factory=Path.cwd)
-    name: str = "config"
+    # The model config file: keys it must set but does not are reported against it.
+    model_file: Path = field(default_factory=lambda: Path("config.yaml"))
+
+    @property
+    def name(self) -> str:
+        return self.model_file.stem
 
     def source_of(self, key: str) -> str:
         parts = key.split(".")
@@ -99,7 +102,7 @@ class Config:
             origin = self.origins.get(".".join(parts[:end]))
             if origin:
                 return origin
-        return "<defaults>"
+        return str(self.model_file)
 
     def error(self, key: str, message: str) -> ConfigError:
         return ConfigError(self.source_of(key), key, message)
@@ -178,7 +181,7 @@ class Config:
         if path.is_absolute():
             return path
         source = self.source_of(key)
-        anchor = Path(source).parent if source not in ("<defaults>", "<override>") else self.base_dir
+        anchor = Path(source).parent if source != "<override>" else self.model_file.parent
         return (anchor / path).resolve()
 
 
@@ -195,4 +198,4 @@ def load_config(
     _merge(data, read_yaml(model_config), origins, str(model_config), "")
     if overrides:
         _merge(data, overrides, origins, "<override>", "")
-    return Config(data=data, origins=origins, base_dir=model_config.parent, name=model_config.stem)
+    return Config(data=data, origins=origins, model_file=model_config)

@@ -83,10 +83,22 @@ class RequestQueue:
             return await asyncio.shield(running)
         task = asyncio.ensure_future(self._send(key, sample))
         self._in_flight[key] = task
-        task.add_done_callback(lambda _: self._in_flight.pop(key, None))
+        task.add_done_callback(lambda done: self._forget(key, done))
         # Shielded: a caller that is cancelled does not cancel the request that
         # other callers with the same key may be waiting on.
         return await asyncio.shield(task)
+
+    def _forget(self, key: str, task: asyncio.Future[types_pb2.Response]) -> None:
+        self._in_flight.pop(key, None)
+        # The failure reaches the callers through the shield; mark it as seen here so
+        # a request nobody waits for any more (an aborted run) logs no warning.
+        if not task.cancelled():
+            task.exception()
+
+    def cancel_all(self) -> None:
+        """Stops every request in flight (the run is over)."""
+        for task in list(self._in_flight.values()):
+            task.cancel()
 
     async def _send(self, key: str, sample: types_pb2.Sample) -> types_pb2.Response:
         retry = 0

@@ -94,8 +94,12 @@ async def answer_all(
         return response
 
     # A TaskGroup cancels every other sample when one aborts the run (hard mode).
-    async with asyncio.TaskGroup() as group:
-        tasks = [group.create_task(one(benchmark, sample)) for benchmark, sample in plan]
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(one(benchmark, sample)) for benchmark, sample in plan]
+    except BaseExceptionGroup as failures:
+        queue.cancel_all()
+        raise failures.exceptions[0] from None
     return [task.result() for task in tasks]
 
 

@@ -1,0 +1,102 @@
+from pathlib import Path
+
+import pytest
+
+from nejumi.config import ConfigError, load_config
+from nejumi.model_spec import ModelSpec
+from nejumi.runner import failure_policy
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def base(tmp_path: Path) -> Path:
+    return write(
+        tmp_path / "base.yaml",
+        "batch_size: 32\ngenerator:\n  temperature: 0.1\n  top_p: 1.0\n  stop: [a, b]\nrun:\n  jaster: true\n",
+    )
+
+
+def test_model_config_deep_merges_over_base(tmp_path: Path, base: Path) -> None:
+    model = write(tmp_path / "m.yaml", "generator:\n  temperature: 0.6\n  stop: [c]\nrun:\n  mtbench: false\n")
+    cfg = load_config(model, base_config=base)
+    assert cfg.get("generator") == {"temperature": 0.6, "top_p": 1.0, "stop": ["c"]}
+    assert cfg.get("run") == {"jaster": True, "mtbench": False}
+    assert cfg.get("batch_size") == 32
+    assert cfg.source_of("generator.temperature") == str(model)
+    assert cfg.source_of("generator.top_p") == str(base)
+
+
+def test_bad_value_names_file_and_key_path(tmp_path: Path, base: Path) -> None:
+    model = write(tmp_path / "m.yaml", "batch_size: many\n")
+    cfg = load_config(model, base_config=base)
+    with pytest.raises(ConfigError) as err:
+        cfg.get_int("batch_size", minimum=1)
+    assert str(err.value) == f"{model}: batch_size: must be an integer (got 'many')"
+
+
+def test_yaml_syntax_error_names_line(tmp_path: Path, base: Path) -> None:
+    model = write(tmp_path / "m.yaml", "api: llamacpp\nmodel:\n  name: [unclosed\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(model, base_config=base)
+    assert str(model) in str(err.value)
+    assert "line 4" in str(err.value) or "line 3" in str(err.value)
+
+
+def test_missing_file_is_named(tmp_path: Path, base: Path) -> None:
+    with pytest.raises(ConfigError, match="nope.yaml: file not found"):
+        load_config(tmp_path / "nope.yaml", base_config=base)
+
+
+def test_top_level_must_be_mapping(tmp_path: Path, base: Path) -> None:
+    with pytest.raises(ConfigError, match="top level must be a mapping"):
+        load_config(write(tmp_path / "m.yaml", "- a\n- b\n"), base_config=base)
+
+
+def test_unknown_api_lists_choices(tmp_path: Path, base: Path) -> None:
+    cfg = load_config(write(tmp_path / "m.yaml", "api: carrier-pigeon\n"), base_config=base)
+    with pytest.raises(ConfigError) as err:
+        ModelSpec.from_config(cfg)
+    assert "api: must be one of llamacpp, vllm" in str(err.value)
+
+
+def test_model_name_is_required(tmp_path: Path, base: Path) -> None:
+    cfg = load_config(write(tmp_path / "m.yaml", "api: llamacpp\n"), base_config=base)
+    with pytest.raises(ConfigError, match="model.pretrained_model_name_or_path: is required"):
+        ModelSpec.from_config(cfg)
+
+
+def test_vllm_section_and_num_gpus_reach_the_backend(tmp_path: Path, base: Path) -> None:
+    model = write(
+        tmp_path / "m.yaml",
+        "api: vllm\nnum_gpus: 2\nmodel:\n  pretrained_model_name_or_path: Qwen/Qwen3-8B\n"
+        "vllm:\n  dtype: bfloat16\n  max_model_len: 8192\n",
+    )
+    spec = ModelSpec.from_config(load_config(model, base_config=base))
+    assert spec.backend == "vllm"
+    assert spec.backend_config == {"dtype": "bfloat16", "max_model_len": 8192, "tensor_parallel_size": 2}
+    assert spec.model_id == "vllm:Qwen/Qwen3-8B"
+
+
+def test_failure_mode_is_validated(tmp_path: Path, base: Path) -> None:
+    model = write(tmp_path / "m.yaml", "error_handling:\n  request_failure:\n    mode: sometimes\n")
+    with pytest.raises(ConfigError, match="error_handling.request_failure.mode: must be one of hard, soft"):
+        failure_policy(load_config(model, base_config=base))
+
+
+def test_relative_paths_resolve_against_the_file_that_set_them(tmp_path: Path, base: Path) -> None:
+    (tmp_path / "cfgs").mkdir()
+    model = write(tmp_path / "cfgs" / "m.yaml", "jaster:\n  data_dir: ../data/jaster\n")
+    cfg = load_config(model, base_config=base)
+    assert cfg.get_path("jaster.data_dir") == (tmp_path / "data" / "jaster").resolve()
+
+
+def test_real_base_config_loads_with_upstream_keys(tmp_path: Path) -> None:
+    cfg = load_config(write(tmp_path / "m.yaml", "testmode: true\n"))
+    assert cfg.get("error_handling.request_failure.mode") == "hard"
+    assert cfg.get("generator") == {"top_p": 1.0, "temperature": 0.1, "max_tokens": 128}
+    assert cfg.get_bool("testmode") is True
+    assert cfg.get("num_few_shots") == 2
