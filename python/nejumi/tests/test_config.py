@@ -47,7 +47,7 @@ def test_yaml_syntax_error_names_line(tmp_path: Path, base: Path) -> None:
 
 
 def test_missing_file_is_named(tmp_path: Path, base: Path) -> None:
-    with pytest.raises(ConfigError, match="nope.yaml: file not found"):
+    with pytest.raises(ConfigError, match=r"nope\.yaml: file not found"):
         load_config(tmp_path / "nope.yaml", base_config=base)
 
 
@@ -65,7 +65,7 @@ def test_unknown_api_lists_choices(tmp_path: Path, base: Path) -> None:
 
 def test_model_name_is_required(tmp_path: Path, base: Path) -> None:
     cfg = load_config(write(tmp_path / "m.yaml", "api: llamacpp\n"), base_config=base)
-    with pytest.raises(ConfigError, match="model.pretrained_model_name_or_path: is required"):
+    with pytest.raises(ConfigError, match=r"model\.pretrained_model_name_or_path: is required"):
         ModelSpec.from_config(cfg)
 
 
@@ -83,7 +83,7 @@ def test_vllm_section_and_num_gpus_reach_the_backend(tmp_path: Path, base: Path)
 
 def test_failure_mode_is_validated(tmp_path: Path, base: Path) -> None:
     model = write(tmp_path / "m.yaml", "error_handling:\n  request_failure:\n    mode: sometimes\n")
-    with pytest.raises(ConfigError, match="error_handling.request_failure.mode: must be one of hard, soft"):
+    with pytest.raises(ConfigError, match=r"error_handling\.request_failure\.mode: must be one of hard, soft"):
         failure_policy(load_config(model, base_config=base))
 
 
