@@ -1,0 +1,60 @@
+"""Helpers shared by the nejumi_scorers Python tests (locating ../shared)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() == "true"
+
+
+def find_shared_dir() -> Path | None:
+    """``$NEJUMI_SHARED_DIR``, else ``<repo root>/../shared`` where the repo root is the
+    first ancestor (of this file, or of its resolved path under Bazel runfiles) holding
+    ``WORKSPACE``."""
+    env = os.environ.get("NEJUMI_SHARED_DIR")
+    if env:
+        return Path(env)
+    here = Path(__file__)
+    for start in (here.absolute(), here.resolve()):
+        for parent in start.parents:
+            if (parent / "WORKSPACE").is_file() or (parent / "WORKSPACE.bazel").is_file():
+                return parent.parent / "shared"
+    return None
+
+
+def require_shared_dir(*relative: str) -> Path:
+    """Return the shared dir; skip (fail under ``CI=true``) if it or a needed file is missing."""
+    shared = find_shared_dir()
+    missing = None
+    if shared is None:
+        missing = "no NEJUMI_SHARED_DIR and no WORKSPACE found above the test file"
+    elif not shared.is_dir():
+        missing = f"shared data folder {shared} does not exist"
+    else:
+        for rel in relative:
+            if not (shared / rel).exists():
+                missing = f"{shared / rel} does not exist"
+                break
+    if missing is not None:
+        msg = f"golden data unavailable: {missing} (set NEJUMI_SHARED_DIR)"
+        if _in_ci():
+            pytest.fail(msg + " — required when CI=true")
+        pytest.skip(msg)
+    assert shared is not None
+    return shared
+
+
+def require_module(name: str):
+    """Import a test-only dependency; skip if absent (fail under ``CI=true``)."""
+    try:
+        return __import__(name, fromlist=["_"])
+    except ImportError as exc:
+        msg = f"test dependency {name!r} is not installed ({exc})"
+        if _in_ci():
+            pytest.fail(msg + " — required when CI=true")
+        pytest.skip(msg)
