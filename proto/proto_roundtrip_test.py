@@ -35,7 +35,9 @@ class ProtoRoundTripTest(unittest.TestCase):
         self.assertTrue(math.isnan(nan.value))
 
     def test_generate_result_carries_error_or_response(self) -> None:
-        result = inference_pb2.GenerateResult(request_id="r1", error_code=3, error_message="params.max_tokens must be > 0")
+        result = inference_pb2.GenerateResult(
+            request_id="r1", error_code=3, error_message="params.max_tokens must be > 0"
+        )
         parsed = inference_pb2.GenerateResult.FromString(result.SerializeToString())
         self.assertFalse(parsed.HasField("response"))
         self.assertEqual(parsed.error_code, 3)

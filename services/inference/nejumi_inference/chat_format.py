@@ -93,5 +93,14 @@ def sampling_fields(params: types_pb2.GenerationParams) -> dict[str, Any]:
 
 
 def extra_fields(params: types_pb2.GenerationParams) -> dict[str, Any]:
-    """``params.extra_json`` as a dict (validated requests hold a JSON object or nothing)."""
-    return dict(json.loads(params.extra_json)) if params.extra_json.strip() else {}
+    """``params.extra_json`` as request-body fields (validated requests hold a JSON object or nothing).
+
+    Upstream passes its ``generator:`` section to the OpenAI SDK as keyword arguments, where
+    ``extra_body`` means "merge these fields into the request body". So ``{"extra_body": {"a": 1},
+    "b": 2}`` becomes the body fields ``{"a": 1, "b": 2}`` here, as it would on the wire.
+    """
+    extras = dict(json.loads(params.extra_json)) if params.extra_json.strip() else {}
+    body = extras.pop("extra_body", None)
+    if isinstance(body, dict):
+        extras.update(body)
+    return extras

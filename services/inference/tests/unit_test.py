@@ -10,7 +10,7 @@ from nejumi_inference.admission import Admission
 from nejumi_inference.auth import is_loopback
 from nejumi_inference.backends import create_backend
 from nejumi_inference.backends.options import OptionsError, parse_options
-from nejumi_inference.chat_format import openai_messages, response_from_chat_completion, sampling_fields
+from nejumi_inference.chat_format import extra_fields, openai_messages, response_from_chat_completion, sampling_fields
 from nejumi_inference.embedded_model import GGUF_NAME, embedded_gguf_path
 from nejumi_inference.server import remove_port_file, write_port_file
 from nejumi_inference.validation import validate_request
@@ -40,6 +40,13 @@ def test_only_set_sampling_fields_are_sent() -> None:
         "temperature": 0.0,
         "max_tokens": 3,
     }
+
+
+def test_extra_body_is_merged_into_the_body_as_the_sdk_does() -> None:
+    params = types_pb2.GenerationParams(
+        extra_json='{"extra_body": {"chat_template_kwargs": {"enable_thinking": true}}, "reasoning_effort": "low"}'
+    )
+    assert extra_fields(params) == {"chat_template_kwargs": {"enable_thinking": True}, "reasoning_effort": "low"}
 
 
 def test_messages_in_openai_shape() -> None:
