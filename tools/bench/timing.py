@@ -1,0 +1,40 @@
+"""Timing helpers shared by the benchmark modules: best-of-N wall time, ratios."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One scorer timed against one reference on the same inputs, in the same run."""
+
+    name: str
+    items: int
+    nejumi_s: float
+    reference: str
+    reference_s: float
+
+    @property
+    def speedup(self) -> float:
+        return self.reference_s / self.nejumi_s if self.nejumi_s else float("inf")
+
+    def line(self) -> str:
+        per_item_ns = 1e9 * self.nejumi_s / max(self.items, 1)
+        ref_ns = 1e9 * self.reference_s / max(self.items, 1)
+        return (
+            f"{self.name:<34} {self.items:>8}  nejumi {per_item_ns:>9.0f} ns/item  "
+            f"{self.reference:<32} {ref_ns:>9.0f} ns/item  x{self.speedup:>7.1f}"
+        )
+
+
+def best_time(run: Callable[[], object], repeats: int = 3) -> float:
+    """Fastest of `repeats` runs: the least disturbed by other work on the machine."""
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        run()
+        best = min(best, time.perf_counter() - started)
+    return best
