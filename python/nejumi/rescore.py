@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nejumi.benchmark import FlatScores, ScoredRow
-from nejumi.benchmarks.jaster import ROBUSTNESS_TASKS, UNSUPPORTED, UPSTREAM_TASKS, Jaster, JasterSettings
+from nejumi.benchmarks.jaster import ROBUSTNESS_TASKS, UPSTREAM_TASKS, Jaster, JasterSettings, unsupported_tasks
 from nejumi.compat import Compatibility
 from nejumi.config import ConfigError
 
@@ -60,13 +60,14 @@ def rescore_jaster(
     predictions: list[Prediction], data_dir: Path, compat: Compatibility, warn: Callable[[str], None]
 ) -> FlatScores:
     tasks = []
+    unsupported = unsupported_tasks(compat)
     for task in dict.fromkeys(p.task for p in predictions):
         if task in ROBUSTNESS_TASKS:
             continue
         if task not in UPSTREAM_TASKS:
             warn(f"jaster: unknown task {task!r} in the predictions is ignored")
-        elif task in UNSUPPORTED:
-            warn(f"jaster: {task} is not scored (needs {UNSUPPORTED[task]})")
+        elif task in unsupported:
+            warn(f"jaster: {task} is not scored (needs {unsupported[task]})")
         else:
             tasks.append(task)
     few_shots = max((p.shots for p in predictions), default=0)

@@ -17,6 +17,7 @@ from typing import Any
 
 import nejumi_scorers
 from nejumi.benchmark import FlatScores, Generate, ScoredRow, score_key
+from nejumi.benchmarks.jhumaneval_code import extract_code
 from nejumi.compat import Compatibility
 from nejumi.config import Config, ConfigError
 from nejumi.generation import generation_params
@@ -59,13 +60,22 @@ UPSTREAM_TASKS = (
 )
 ROBUSTNESS_TASKS = ("jmmlu_IncorrectChoice", "jmmlu_SymbolChoice")
 ZERO_SHOT_ONLY = frozenset({"jhumaneval"})
+# Rows upstream removes from the jaster tables; they have tables of their own.
+SEPARATE_TABLES = frozenset({"jhumaneval", *ROBUSTNESS_TASKS})
 
-# Tasks whose scoring needs a part nejumi does not ship yet; skipped with a notice.
+# Tasks whose scoring needs a part nejumi does not ship yet.
 UNSUPPORTED = {
     "alt-e-to-j": "COMET translation scoring",
     "alt-j-to-e": "COMET translation scoring",
-    "jhumaneval": "the code-execution sandbox",
 }
+# JHumanEval's official numbers come from a stale metric function (see
+# score_jhumaneval); the intended sandbox and pylint scores need the sandbox service.
+UNSUPPORTED_CORRECTED = {**UNSUPPORTED, "jhumaneval": "the code-execution sandbox"}
+
+
+def unsupported_tasks(compatibility: Compatibility) -> dict[str, str]:
+    return UNSUPPORTED if compatibility.official else UNSUPPORTED_CORRECTED
+
 
 METRICS: dict[str, Callable[[str, str], float]] = {
     "exact_match": nejumi_scorers.exact_match,
@@ -159,9 +169,10 @@ class JasterSettings:
         data_dir = resolve_data_dir(data_dir)
         if not (data_dir / "test").is_dir():
             raise cfg.error("jaster.data_dir", f"{data_dir} has no test/ folder")
+        unsupported_here = unsupported_tasks(compatibility)
         tasks = cfg.get("jaster.tasks")
         if tasks is None:
-            tasks = [task for task in UPSTREAM_TASKS if task not in UNSUPPORTED]
+            tasks = [task for task in UPSTREAM_TASKS if task not in unsupported_here]
         if not isinstance(tasks, list) or not all(isinstance(t, str) for t in tasks):
             raise cfg.error("jaster.tasks", "must be a list of task names")
         unknown = [t for t in tasks if t not in UPSTREAM_TASKS]
@@ -170,7 +181,7 @@ class JasterSettings:
                 "jaster.tasks",
                 f"unknown task(s) {', '.join(unknown)}; known: {', '.join(UPSTREAM_TASKS)}",
             )
-        unsupported = [f"{t} (needs {UNSUPPORTED[t]})" for t in tasks if t in UNSUPPORTED]
+        unsupported = [f"{t} (needs {unsupported_here[t]})" for t in tasks if t in unsupported_here]
         if unsupported:
             raise cfg.error("jaster.tasks", f"not supported yet: {', '.join(unsupported)}")
         samples = dict(TESTMODE_SAMPLES if cfg.get_bool("testmode") else UPSTREAM_SAMPLES)
@@ -217,7 +228,12 @@ class Jaster:
         for shots, tasks in self.passes():
             for task in tasks:
                 for subset in ("test", "dev"):
-                    samples += self._plan_task(task, subset, shots)
+                    planned = self._plan_task(task, subset, shots)
+                    if task == "jhumaneval":
+                        stale = samples[-1].metadata["metric"] if samples else None
+                        for sample in planned:
+                            mark_stale_metric(sample, stale)
+                    samples += planned
         return samples
 
     def _plan_task(self, task: str, subset: str, shots: int) -> list[types_pb2.Sample]:
@@ -261,6 +277,8 @@ class Jaster:
         return await generate(sample)
 
     def score(self, sample: types_pb2.Sample, output: str) -> list[types_pb2.Score]:
+        if sample.task == "jhumaneval":
+            return score_jhumaneval(sample, output)
         metric = sample.metadata["metric"]
         prediction = nejumi_scorers.normalize_prediction(output, sample.task)
         expected = nejumi_scorers.normalize_reference(sample.references[0])
@@ -281,8 +299,9 @@ class Jaster:
         flat: FlatScores = {}
         for shots, _ in self.passes():
             in_pass = [row for row in test if row.sample.shots == shots]
-            main = [row for row in in_pass if row.sample.task not in ROBUSTNESS_TASKS]
+            main = [row for row in in_pass if row.sample.task not in SEPARATE_TABLES]
             flat.update(self._task_scores(main, shots))
+            flat.update(jhumaneval_scores([row for row in in_pass if row.sample.task == "jhumaneval"], shots))
             if shots and self.settings.robustness:
                 consistency = robustness_scores(in_pass)
                 if consistency:
@@ -318,7 +337,7 @@ class Jaster:
         tables: list[Table] = []
         for shots, _ in self.passes():
             in_pass = [row for row in rows if row.sample.shots == shots]
-            main = [row for row in in_pass if row.sample.task not in ROBUSTNESS_TASKS]
+            main = [row for row in in_pass if row.sample.task not in SEPARATE_TABLES]
             for subset, suffix in (("test", ""), ("dev", "_dev")):
                 subset_rows = [row for row in main if row.sample.subset == subset]
                 tables.append(
@@ -347,6 +366,9 @@ class Jaster:
                     "control",
                 )
             )
+            jhumaneval = [row for row in in_pass if row.sample.task == "jhumaneval"]
+            if jhumaneval:
+                tables += jhumaneval_tables(jhumaneval, flat, model_name)
             robust_key = score_key(NAME, "jmmlu_robust", shots, "consistency")
             if robust_key in flat:
                 tables.append(
@@ -497,3 +519,62 @@ def robustness_scores(rows: Sequence[ScoredRow]) -> list[float]:
             f"SymbolChoice {len(symbol)}, IncorrectChoice {len(incorrect)})"
         )
     return [nejumi_scorers.robust_consistency(n, s, i) for n, s, i in zip(normal, symbol, incorrect, strict=True)]
+
+
+JHUMANEVAL_METRICS = ("code_exec_sandbox", "pylint_check")
+
+
+def mark_stale_metric(sample: types_pb2.Sample, stale: str | None) -> None:
+    """Upstream scores JHumanEval rows with the metric function of the row before them.
+
+    Its loop only re-binds `metrics_func` for non-jhumaneval rows, so JHumanEval rows
+    reuse the function of the last row planned before them (jemhopqa's char_f1 on the
+    full suite). Without a previous row upstream crashes; nejumi says so instead.
+    """
+    if stale is None:
+        raise ConfigError(
+            "jaster.tasks",
+            "",
+            "jhumaneval cannot be the first task: upstream scores it with the previous task's metric",
+        )
+    sample.metadata["scored_with"] = stale
+
+
+def score_jhumaneval(sample: types_pb2.Sample, output: str) -> list[types_pb2.Score]:
+    """Official numbers: the stale metric on `str([code])` vs `str([expected])`."""
+    code = extract_code(output)
+    expected = nejumi_scorers.normalize_reference(sample.references[0])
+    scorer = METRICS[sample.metadata["scored_with"]]
+    details = json.dumps(
+        {"output": code, "expected_output": expected, "scored_with": sample.metadata["scored_with"]},
+        ensure_ascii=False,
+    )
+    return [
+        types_pb2.Score(
+            metric=sample.metadata["metric"], value=scorer(str([code]), str([expected])), details_json=details
+        ),
+        types_pb2.Score(metric="control"),
+    ]
+
+
+def jhumaneval_scores(rows: Sequence[ScoredRow], shots: int) -> FlatScores:
+    if not rows:
+        return {}
+    means = {
+        metric: mean([row.value(metric) for row in rows if row.sample.metadata["metric"] == metric])
+        for metric in JHUMANEVAL_METRICS
+    }
+    flat: FlatScores = {score_key(NAME, "jhumaneval", shots, m): v for m, v in means.items()}
+    flat[score_key(NAME, "jhumaneval", shots, "AVG")] = mean(list(means.values()))
+    return flat
+
+
+def jhumaneval_tables(rows: Sequence[ScoredRow], flat: FlatScores, model_name: str) -> list[Table]:
+    test = [row for row in rows if row.sample.subset == "test"]
+    dev = [row for row in rows if row.sample.subset == "dev"]
+    values = [flat.get(score_key(NAME, "jhumaneval", 0, m)) for m in (*JHUMANEVAL_METRICS, "AVG")]
+    return [
+        output_table("jhumaneval_output_table", test, model_name),
+        output_table("jhumaneval_output_table_dev", dev, model_name),
+        Table("jhumaneval_leaderboard_table", ["model_name", *JHUMANEVAL_METRICS, "AVG"], [[model_name, *values]]),
+    ]
