@@ -26,7 +26,7 @@ from nejumi.providers.grpc_provider import GrpcProvider
 from nejumi.request_key import request_key
 from nejumi.request_queue import FailurePolicy, RequestQueue
 from nejumi.run_result import RunResult
-from nejumi.service_process import InferenceService
+from nejumi.service_process import inference_service
 from nejumi.sinks import write_sinks
 from nejumi.store import Store
 from nejumi_proto.v1 import types_pb2
@@ -49,38 +49,31 @@ def failure_policy(cfg: Config) -> FailurePolicy:
 @contextlib.asynccontextmanager
 async def open_provider(spec: ModelSpec, run_dir: Path, say: Say) -> AsyncIterator[Provider]:
     """Connects to the model, starting nejumi's own inference service if needed."""
-    service: InferenceService | None = None
     provider: Provider
-    try:
+    async with contextlib.AsyncExitStack() as stack:
         if spec.api in SERVED:
-            service = InferenceService(
-                spec.backend,
-                spec.name,
-                spec.backend_config,
-                run_dir / "inference-service.log",
+            log = run_dir / "inference-service.log"
+            say(f"starting the inference service ({spec.backend}, {spec.name}); log: {log}")
+            target = await stack.enter_async_context(
+                inference_service(
+                    spec.backend,
+                    spec.name,
+                    spec.backend_config,
+                    log,
+                    lambda waited: say(f"  still loading the model ({waited:.0f} s)"),
+                )
             )
-            say(f"starting the inference service ({spec.backend}, {spec.name}); log: {service.log_path}")
-            target = await service.start(lambda waited: say(f"  still loading the model ({waited:.0f} s)"))
             provider = GrpcProvider(target, spec.model_id)
         elif spec.api == "grpc":
-            provider = GrpcProvider(
-                spec.endpoint or "",
-                spec.model_id,
-                token=os.environ.get("NEJUMI_INFERENCE_TOKEN"),
-            )
+            provider = GrpcProvider(spec.endpoint or "", spec.model_id, token=os.environ.get("NEJUMI_INFERENCE_TOKEN"))
         elif spec.api in OPENAI_LIKE:
             from nejumi.providers.openai_provider import OpenAIProvider
 
             provider = OpenAIProvider(spec)
         else:
             raise ValueError(f"api {spec.api!r} has no provider")
-        try:
-            yield provider
-        finally:
-            await provider.close()
-    finally:
-        if service is not None:
-            service.stop()
+        stack.push_async_callback(provider.close)
+        yield provider
 
 
 async def answer_all(

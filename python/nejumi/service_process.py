@@ -1,100 +1,50 @@
-"""Starts the gRPC inference service as a child process and stops it at the end.
+"""Starts nejumi's gRPC inference service for a served model, and stops it at the end.
 
-Used when the config asks nejumi to serve the model itself (api: llamacpp or vllm):
-the service binds a free loopback port, writes it to a file once the model is
-loaded, and is terminated when the evaluation ends, crashes or is interrupted.
+Used when the config asks nejumi to serve the model itself (api: llamacpp or vllm).
+The service binds a free loopback port and is ready once its model is loaded; it is
+stopped when the evaluation ends, and gets SIGTERM if nejumi dies (even `kill -9`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-import os
-import shutil
-import signal
-import subprocess
-import sys
-import tempfile
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
+
+from nejumi_inference.launcher import ServerProcess, ServerStartError, start_server_process
+
+# vLLM can take many minutes to load a large checkpoint.
+START_TIMEOUT_S = 3600.0
 
 
 class ServiceError(RuntimeError):
     pass
 
 
-class InferenceService:
-    def __init__(self, backend: str, model: str, backend_config: dict[str, Any], log_path: Path) -> None:
-        self.backend = backend
-        self.model = model
-        self.backend_config = backend_config
-        self.log_path = log_path
-        self._process: subprocess.Popen[bytes] | None = None
-        self.target = ""
-
-    async def start(self, on_wait: Any = None) -> str:
-        """Starts the service and returns its address once it serves."""
-        port_file = Path(tempfile.mkdtemp(prefix="nejumi-service-")) / "port"
-        command = [
-            *_die_with_parent(),
-            sys.executable,
-            "-m",
-            "nejumi_inference",
-            "--backend",
-            self.backend,
-            "--model",
-            self.model,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--port-file",
-            str(port_file),
-            "--backend-config",
-            json.dumps(self.backend_config),
-        ]
-        self._process = self._spawn(command)
-        waited = 0.0
-        while not port_file.exists():
-            code = self._process.poll()
-            if code is not None:
-                raise ServiceError(
-                    f"the inference service ({self.backend}, {self.model}) exited with code {code} while starting; "
-                    f"its log: {self.log_path}\n{tail(self.log_path)}"
-                )
-            await asyncio.sleep(0.1)
-            waited += 0.1
-            if on_wait is not None and waited % 10 < 0.1:
-                on_wait(waited)
-        self.target = f"127.0.0.1:{port_file.read_text().strip()}"
-        return self.target
-
-    def _spawn(self, command: list[str]) -> subprocess.Popen[bytes]:
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with self.log_path.open("ab") as log:
-            return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
-
-    def stop(self) -> None:
-        process = self._process
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _die_with_parent() -> list[str]:
-    """Linux: the service gets SIGTERM when nejumi dies, even by `kill -9`."""
-    setpriv = shutil.which("setpriv")
-    return [setpriv, "--pdeathsig", "TERM", "--"] if setpriv else []
-
-
-def tail(path: Path, lines: int = 15) -> str:
+@contextlib.asynccontextmanager
+async def inference_service(
+    backend: str, model: str, backend_config: dict[str, Any], log_path: Path, on_wait: Callable[[float], None]
+) -> AsyncIterator[str]:
+    """Yields the address of a running service; stops it on exit."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    args = ["--backend", backend, "--model", model, "--backend-config", json.dumps(backend_config)]
+    starting = asyncio.create_task(
+        asyncio.to_thread(start_server_process, args, timeout_s=START_TIMEOUT_S, log_path=log_path)
+    )
+    waited = 0.0
+    while not starting.done():
+        await asyncio.wait({starting}, timeout=10)
+        waited += 10
+        if not starting.done():
+            on_wait(waited)
     try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""
+        server: ServerProcess = starting.result()
+    except ServerStartError as err:
+        raise ServiceError(f"the inference service ({backend}, {model}) did not start: {err}") from None
+    try:
+        yield server.address
+    finally:
+        await asyncio.to_thread(server.stop)

@@ -5,20 +5,19 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from nejumi_inference.launcher import start_server_process
 
 
 @dataclass(frozen=True)
 class RunningService:
     target: str
     request_log: Path
-    process: subprocess.Popen[bytes]
 
     def logged_requests(self) -> list[dict[str, Any]]:
         if not self.request_log.exists():
@@ -37,23 +36,11 @@ def scripted_service(workdir: Path, script: dict[str, Any]) -> Iterator[RunningS
     request_log = workdir / "requests.jsonl"
     script_path = workdir / "script.json"
     script_path.write_text(json.dumps({**script, "request_log": str(request_log)}, ensure_ascii=False), "utf-8")
-    port_file = workdir / "port"
-    command = [
-        sys.executable, "-m", "nejumi_inference", "--backend", "scripted", "--model", "scripted-model",
-        "--port", "0", "--port-file", str(port_file), "--backend-config", json.dumps({"script": str(script_path)}),
-    ]  # fmt: skip
-    with (workdir / "service.log").open("ab") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=child_env())
-    try:
-        deadline = time.monotonic() + 60
-        while not port_file.exists():
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"inference service did not start: {(workdir / 'service.log').read_text()}")
-            time.sleep(0.05)
-        yield RunningService(f"127.0.0.1:{port_file.read_text().strip()}", request_log, process)
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    args = ["--backend", "scripted", "--model", "scripted-model", "--backend-config"]
+    with start_server_process(
+        [*args, json.dumps({"script": str(script_path)})], timeout_s=60, log_path=workdir / "service.log"
+    ) as server:
+        yield RunningService(server.address, request_log)
 
 
 def repo_root() -> Path:

@@ -1,6 +1,7 @@
 """Start the server as a child process and wait until it serves (for the evaluation runner and for tests)."""
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -83,7 +84,10 @@ def start_server_process(
     )
     if token:
         child_env[TOKEN_ENV] = token
-    command = [python, "-m", "nejumi_inference", *args, "--host", host, "--port", "0", "--port-file", str(port_file)]
+    command = [
+        *_die_with_parent(),
+        *[python, "-m", "nejumi_inference", *args, "--host", host, "--port", "0", "--port-file", str(port_file)],
+    ]
     with open(log_path, "ab") as log_file:
         process = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT, env=child_env)
     deadline = time.monotonic() + timeout_s
@@ -104,6 +108,12 @@ def start_server_process(
                 + _tail(log_path)
             )
         time.sleep(POLL_S)
+
+
+def _die_with_parent() -> list[str]:
+    """Linux: the server gets SIGTERM when its parent dies, even by ``kill -9`` (util-linux setpriv)."""
+    setpriv = shutil.which("setpriv")
+    return [setpriv, "--pdeathsig", "TERM", "--"] if setpriv else []
 
 
 def _tail(path: Path) -> str:
