@@ -56,3 +56,90 @@ def convert_incorrect_choice(s: str) -> str:
 def robust_consistency(normal: str, symbol: str, incorrect: str) -> float:
     """JMMLU robustness score of one item from the three processed predictions:
     3 matching pairs -> 1.0, exactly 1 -> 0.5, otherwise 0.0."""
+
+# --- ARC-AGI (rust/arc_grid) -------------------------------------------------------------
+# Upstream scripts/evaluator/arc_agi.py under CPython 3.11 + numpy 1.26.4. Outputs on which
+# upstream itself raises (OverflowError from the int8 cast, json ValueError/RecursionError)
+# count as wrong; arc_attempt_verdict names them.
+
+def arc_parse_grid(text: str) -> list[list[int]] | None:
+    """``backscan_json_parser(text)`` after upstream's shape checks (non-empty rows, all the
+    same length, 2-D) and ``np.array(..., np.int8)`` as numpy 1.26 does it (257 -> 1,
+    1.7 -> 1, "3" -> 3, True -> 1), or None. Values are not range-checked (-1, 10 survive)."""
+
+def arc_attempt_correct(text: str, expected: Sequence[Sequence[int]]) -> bool:
+    """Upstream ``correct`` for one attempt: parsed grid in 0..=9, same shape, equal cells.
+    ``expected`` must be a non-empty rectangular grid (else ValueError)."""
+
+def arc_attempt_verdict(text: str, expected: Sequence[Sequence[int]]) -> str:
+    """``"correct"``; or why not: ``no_candidate``, ``json_decode_error``,
+    ``not_list_of_lists``, ``empty_row``, ``ragged``, ``cast_error``, ``not_2d``,
+    ``out_of_range``, ``shape_mismatch``, ``cell_mismatch``; or
+    ``upstream_error:OverflowError|ValueError|RecursionError`` where upstream raises."""
+
+def arc_attempt_correct_batch(texts: Sequence[str], expecteds: Sequence[Sequence[Sequence[int]]]) -> list[bool]:
+    """``arc_attempt_correct`` element-wise; releases the GIL. Length mismatch -> ValueError."""
+
+def arc_pass_at_k(attempts: Sequence[bool]) -> float:
+    """1.0 if any attempt is correct else 0.0 (upstream ``max``). Empty -> ValueError."""
+
+def arc_version_score(tasks: dict[str, Sequence[Sequence[bool]]]) -> float:
+    """Version score from ``{task_id: [attempt flags per test example]}``: pass@k per
+    example, pandas group mean per task, numpy mean over tasks in task-id order (NaN if empty).
+    The leaderboard AVG is ``(arc-agi-1 + arc-agi-2) / 2``."""
+
+def arc_format_grid(grid: Sequence[Sequence[int]]) -> str:
+    """Upstream ``pretty_print_json``: ``json.dumps(grid)`` then ``[[`` -> ``[\\n  [``,
+    ``]]`` -> ``]\\n]``, ``], [`` -> ``],\\n  [``, ``, `` -> ``,``."""
+
+def arc_format_prompt(train: Sequence[dict[str, Sequence[Sequence[int]]]], test_input: Sequence[Sequence[int]]) -> str:
+    """Upstream user message for training pairs ``[{"input": grid, "output": grid}, ...]``
+    and the test input grid."""
+
+# --- BFCL single-turn AST checking (src/bfcl, docs/bfcl.md) ---------------------------
+
+def bfcl_check(
+    category: str, raw_output: str, functions_json: str, possible_answer_json: str | None = None
+) -> tuple[bool, str | None]:
+    """Upstream BFCL v3 verdict ``(valid, error_type)`` for one single-turn item, as scored for
+    ``bfcl_model_id: "Qwen/Qwen3-8B"`` (prompting): text after the last ``</think>``,
+    ``default_decode_ast_prompting`` (Python ``ast`` / tree-sitter Java, JavaScript), then
+    ``ast_checker`` or the (ir)relevance rule. ``category``: simple, multiple, java,
+    javascript, irrelevance, live_simple, live_multiple, live_irrelevance, live_relevance
+    (parallel* also accepted). ``functions_json``: the data file's ``function`` list;
+    ``possible_answer_json``: the ``ground_truth`` list (None for (ir)relevance).
+    ``error_type`` is None when valid. ValueError for bad JSON, an unknown category, or an
+    input on which upstream's checker raises."""
+
+def bfcl_check_batch(
+    category: str,
+    raw_outputs: Sequence[str],
+    functions_json: Sequence[str],
+    possible_answers_json: Sequence[str | None],
+) -> list[tuple[bool, str | None]]:
+    """``bfcl_check`` element-wise for one category; releases the GIL. Length mismatch or any
+    failing item -> ValueError naming the item index."""
+
+class BfclItem:
+    """One dataset item (category, function docs, possible answer) parsed once by
+    ``bfcl_prepare``; immutable, shareable across threads."""
+
+    @property
+    def category(self) -> str: ...
+    def check(self, raw_output: str) -> tuple[bool, str | None]:
+        """The verdict ``bfcl_check`` gives for this item and ``raw_output``; ValueError where
+        upstream's checker raises."""
+
+def bfcl_prepare(category: str, functions_json: str, possible_answer_json: str | None = None) -> BfclItem:
+    """Parse one item's docs and possible answer once (same arguments and ValueErrors as
+    ``bfcl_check``, minus the output; docs and answers are not read for (ir)relevance)."""
+
+def bfcl_check_prepared_batch(items: Sequence[BfclItem], raw_outputs: Sequence[str]) -> list[tuple[bool, str | None]]:
+    """``items[i].check(raw_outputs[i])`` for every ``i``; releases the GIL. Length mismatch or
+    any failing item -> ValueError naming the item index."""
+
+def bfcl_decode_ast(raw_output: str, language: str) -> str:
+    """Decoded calls as JSON (debugging): ``[{name: {param: value}}]``, ``null`` when the
+    Java/JS decoder finds no call. Tuples, bytes, complex, non-finite floats and dicts with
+    non-string keys are tagged (``{"$tuple": [...]}`` ...); ``**kwargs`` is the key ``"**"``.
+    ``language``: Python, Java or JavaScript. ValueError where upstream's decoder raises."""

@@ -5,6 +5,7 @@
 
 #![cfg_attr(test, allow(clippy::panic, clippy::unwrap_used, clippy::expect_used))]
 
+pub mod bfcl;
 pub mod control;
 pub mod fuzz;
 pub mod nfkc;
@@ -16,6 +17,8 @@ pub mod robust;
 pub mod unicode_tables;
 
 mod python;
+mod python_arc;
+mod python_bfcl;
 
 pub use control::{control_check, ControlRule, UnknownTask};
 pub use fuzz::{char_f1, token_sort_ratio};

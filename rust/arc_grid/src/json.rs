@@ -1,0 +1,598 @@
+//! CPython 3.11 `json.loads(s)` with default arguments (the C scanner), far enough to
+//! decide what `backscan_json_parser` sees.
+//!
+//! Accepted exactly as CPython accepts it:
+//! * whitespace between tokens is `' '`, `'\t'`, `'\n'`, `'\r'` only;
+//! * numbers `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?` (ASCII digits only), a
+//!   fraction or exponent makes a float (`1e400` → `inf`), otherwise an int of any size;
+//! * `NaN`, `Infinity`, `-Infinity`, `true`, `false`, `null`;
+//! * strings (strict mode): raw control characters `< 0x20` are errors, escapes
+//!   `\" \\ \/ \b \f \n \r \t \uXXXX`, a high + low surrogate escape pair joins;
+//! * objects need string keys, no trailing commas anywhere, a leading BOM is an error.
+//!
+//! Two failures are **not** `json.JSONDecodeError`, so upstream's `except
+//! json.JSONDecodeError` does not catch them and the whole ARC evaluation aborts:
+//! an integer literal with more than 4300 digits (`ValueError` from CPython's
+//! int-conversion limit) and nesting deeper than the interpreter's recursion limit
+//! (`RecursionError`). They are reported as [`JsonError::IntTooManyDigits`] and
+//! [`JsonError::TooDeep`].
+//!
+//! Lone surrogates (from `\uD800` escapes) cannot live in a Rust `String`; they become
+//! U+FFFD. Both are non-digits, so no ARC verdict changes.
+
+/// Deepest `[`/`{` nesting `json.loads` survives inside upstream's evaluation loop.
+///
+/// CPython 3.11 shares one recursion budget (1000) between Python frames and the C
+/// scanner's nesting, so the exact limit depends on the caller's stack depth (994 from a
+/// module-level call, 973 twenty frames down). 970 is the estimate for
+/// `evaluate() → backscan_json_parser() → json.loads()` under weave; beyond it upstream
+/// crashes, which no grader output can reproduce anyway.
+pub const MAX_DEPTH: usize = 970;
+
+/// CPython's default `sys.get_int_max_str_digits()`.
+pub const MAX_INT_DIGITS: usize = 4300;
+
+/// A decoded Python JSON value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// `None`
+    Null,
+    /// `True` / `False`
+    Bool(bool),
+    /// An `int` that fits a C `long` (i64).
+    Int(i64),
+    /// An `int` outside the i64 range; holds the literal.
+    BigInt(String),
+    /// A `float` (may be `nan` or `±inf`).
+    Float(f64),
+    /// A `str` (lone surrogates replaced by U+FFFD).
+    Str(String),
+    /// A `list`
+    List(Vec<Value>),
+    /// A `dict`, as key/value pairs in document order (duplicates kept).
+    Object(Vec<(String, Value)>),
+}
+
+/// Why `json.loads` raised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JsonError {
+    /// `json.JSONDecodeError` at this byte offset (caught by upstream).
+    Decode {
+        /// Byte offset of the error.
+        pos: usize,
+        /// CPython's message.
+        msg: &'static str,
+    },
+    /// `ValueError`: an int literal over [`MAX_INT_DIGITS`] digits (not caught upstream).
+    IntTooManyDigits,
+    /// `RecursionError`: nesting deeper than [`MAX_DEPTH`] (not caught upstream).
+    TooDeep,
+}
+
+impl std::fmt::Display for JsonError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            JsonError::Decode { pos, msg } => write!(f, "JSONDecodeError: {msg} (byte {pos})"),
+            JsonError::IntTooManyDigits => write!(
+                f,
+                "ValueError: Exceeds the limit ({MAX_INT_DIGITS} digits) for integer string conversion"
+            ),
+            JsonError::TooDeep => write!(f, "RecursionError: maximum recursion depth exceeded"),
+        }
+    }
+}
+
+impl std::error::Error for JsonError {}
+
+/// `json.loads(s)`.
+pub fn loads(s: &str) -> Result<Value, JsonError> {
+    if s.starts_with('\u{feff}') {
+        return Err(decode_err(
+            0,
+            "Unexpected UTF-8 BOM (decode using utf-8-sig)",
+        ));
+    }
+    let mut p = Parser {
+        src: s,
+        b: s.as_bytes(),
+        pos: 0,
+        depth: 0,
+    };
+    p.skip_ws();
+    let v = p.value()?;
+    p.skip_ws();
+    if p.pos != p.b.len() {
+        return Err(decode_err(p.pos, "Extra data"));
+    }
+    Ok(v)
+}
+
+fn decode_err(pos: usize, msg: &'static str) -> JsonError {
+    JsonError::Decode { pos, msg }
+}
+
+struct Parser<'a> {
+    src: &'a str,
+    b: &'a [u8],
+    pos: usize,
+    depth: usize,
+}
+
+impl Parser<'_> {
+    #[inline]
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.pos).copied()
+    }
+
+    #[inline]
+    fn peek_at(&self, i: usize) -> Option<u8> {
+        self.b.get(i).copied()
+    }
+
+    #[inline]
+    fn skip_ws(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            self.pos += 1;
+        }
+    }
+
+    fn starts_with(&self, lit: &[u8]) -> bool {
+        self.b
+            .get(self.pos..)
+            .is_some_and(|rest| rest.starts_with(lit))
+    }
+
+    fn value(&mut self) -> Result<Value, JsonError> {
+        match self.peek() {
+            Some(b'"') => {
+                self.pos += 1;
+                self.string().map(Value::Str)
+            }
+            Some(b'[') => {
+                self.enter()?;
+                let r = self.array();
+                self.depth -= 1;
+                r
+            }
+            Some(b'{') => {
+                self.enter()?;
+                let r = self.object();
+                self.depth -= 1;
+                r
+            }
+            Some(b'n') if self.starts_with(b"null") => {
+                self.pos += 4;
+                Ok(Value::Null)
+            }
+            Some(b't') if self.starts_with(b"true") => {
+                self.pos += 4;
+                Ok(Value::Bool(true))
+            }
+            Some(b'f') if self.starts_with(b"false") => {
+                self.pos += 5;
+                Ok(Value::Bool(false))
+            }
+            Some(b'N') if self.starts_with(b"NaN") => {
+                self.pos += 3;
+                Ok(Value::Float(f64::NAN))
+            }
+            Some(b'I') if self.starts_with(b"Infinity") => {
+                self.pos += 8;
+                Ok(Value::Float(f64::INFINITY))
+            }
+            Some(b'-') if self.starts_with(b"-Infinity") => {
+                self.pos += 9;
+                Ok(Value::Float(f64::NEG_INFINITY))
+            }
+            _ => self.number(),
+        }
+    }
+
+    fn enter(&mut self) -> Result<(), JsonError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(JsonError::TooDeep);
+        }
+        self.pos += 1;
+        Ok(())
+    }
+
+    /// After `[`: CPython `_parse_array_unicode`.
+    fn array(&mut self) -> Result<Value, JsonError> {
+        let mut items = Vec::new();
+        self.skip_ws();
+        if self.peek() == Some(b']') {
+            self.pos += 1;
+            return Ok(Value::List(items));
+        }
+        loop {
+            items.push(self.value()?);
+            self.skip_ws();
+            match self.peek() {
+                Some(b']') => {
+                    self.pos += 1;
+                    return Ok(Value::List(items));
+                }
+                Some(b',') => {
+                    self.pos += 1;
+                    self.skip_ws();
+                }
+                _ => return Err(decode_err(self.pos, "Expecting ',' delimiter")),
+            }
+        }
+    }
+
+    /// After `{`: CPython `_parse_object_unicode`.
+    fn object(&mut self) -> Result<Value, JsonError> {
+        let mut pairs = Vec::new();
+        self.skip_ws();
+        if self.peek() == Some(b'}') {
+            self.pos += 1;
+            return Ok(Value::Object(pairs));
+        }
+        loop {
+            if self.peek() != Some(b'"') {
+                return Err(decode_err(
+                    self.pos,
+                    "Expecting property name enclosed in double quotes",
+                ));
+            }
+            self.pos += 1;
+            let key = self.string()?;
+            self.skip_ws();
+            if self.peek() != Some(b':') {
+                return Err(decode_err(self.pos, "Expecting ':' delimiter"));
+            }
+            self.pos += 1;
+            self.skip_ws();
+            let v = self.value()?;
+            pairs.push((key, v));
+            self.skip_ws();
+            match self.peek() {
+                Some(b'}') => {
+                    self.pos += 1;
+                    return Ok(Value::Object(pairs));
+                }
+                Some(b',') => {
+                    self.pos += 1;
+                    self.skip_ws();
+                }
+                _ => return Err(decode_err(self.pos, "Expecting ',' delimiter")),
+            }
+        }
+    }
+
+    /// After the opening quote: CPython `scanstring_unicode(strict=True)`.
+    fn string(&mut self) -> Result<String, JsonError> {
+        let start = self.pos.saturating_sub(1);
+        let mut out = String::new();
+        loop {
+            // Copy the run up to the next quote, backslash or control character. These are
+            // ASCII, so the run ends on a UTF-8 boundary.
+            let run_start = self.pos;
+            while let Some(c) = self.peek() {
+                if c == b'"' || c == b'\\' || c < 0x20 {
+                    break;
+                }
+                self.pos += 1;
+            }
+            if let Some(run) = self.src.get(run_start..self.pos) {
+                out.push_str(run);
+            }
+            match self.peek() {
+                None => return Err(decode_err(start, "Unterminated string starting at")),
+                Some(b'"') => {
+                    self.pos += 1;
+                    return Ok(out);
+                }
+                Some(b'\\') => {
+                    self.pos += 1;
+                    self.escape(&mut out)?;
+                }
+                Some(_) => return Err(decode_err(self.pos, "Invalid control character at")),
+            }
+        }
+    }
+
+    /// After a backslash.
+    fn escape(&mut self, out: &mut String) -> Result<(), JsonError> {
+        let Some(c) = self.peek() else {
+            return Err(decode_err(self.pos, "Unterminated string starting at"));
+        };
+        self.pos += 1;
+        let ch = match c {
+            b'"' => '"',
+            b'\\' => '\\',
+            b'/' => '/',
+            b'b' => '\u{8}',
+            b'f' => '\u{c}',
+            b'n' => '\n',
+            b'r' => '\r',
+            b't' => '\t',
+            b'u' => {
+                let hi = self.hex4()?;
+                let mut cp = hi;
+                if (0xD800..0xDC00).contains(&hi)
+                    && self.peek() == Some(b'\\')
+                    && self.peek_at(self.pos + 1) == Some(b'u')
+                {
+                    // CPython decodes the next \uXXXX eagerly; bad hex there is an error.
+                    let save = self.pos;
+                    self.pos += 2;
+                    let lo = self.hex4()?;
+                    if (0xDC00..0xE000).contains(&lo) {
+                        cp = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
+                    } else {
+                        self.pos = save;
+                    }
+                }
+                char::from_u32(cp).unwrap_or('\u{fffd}')
+            }
+            _ => return Err(decode_err(self.pos - 1, "Invalid \\escape")),
+        };
+        out.push(ch);
+        Ok(())
+    }
+
+    fn hex4(&mut self) -> Result<u32, JsonError> {
+        let mut v = 0u32;
+        for i in 0..4 {
+            let d = self
+                .peek_at(self.pos + i)
+                .and_then(|b| (b as char).to_digit(16))
+                .ok_or(decode_err(self.pos, "Invalid \\uXXXX escape"))?;
+            v = (v << 4) | d;
+        }
+        self.pos += 4;
+        Ok(v)
+    }
+
+    /// CPython `_match_number_unicode`.
+    fn number(&mut self) -> Result<Value, JsonError> {
+        let start = self.pos;
+        let digit = |b: Option<u8>| b.is_some_and(|c| c.is_ascii_digit());
+        let mut i = start;
+        let negative = self.peek_at(i) == Some(b'-');
+        if negative {
+            i += 1;
+        }
+        // Value of the integer part while it has at most 18 digits (always fits i64).
+        let mut small: u64 = 0;
+        match self.peek_at(i) {
+            Some(b @ b'1'..=b'9') => {
+                small = u64::from(b - b'0');
+                i += 1;
+                while let Some(b @ b'0'..=b'9') = self.peek_at(i) {
+                    small = small.wrapping_mul(10).wrapping_add(u64::from(b - b'0'));
+                    i += 1;
+                }
+            }
+            Some(b'0') => i += 1,
+            _ => return Err(decode_err(start, "Expecting value")),
+        }
+        let int_end = i;
+        let mut is_float = false;
+        if self.peek_at(i) == Some(b'.') && digit(self.peek_at(i + 1)) {
+            is_float = true;
+            i += 2;
+            while digit(self.peek_at(i)) {
+                i += 1;
+            }
+        }
+        if matches!(self.peek_at(i), Some(b'e' | b'E')) {
+            let mut j = i + 1;
+            if matches!(self.peek_at(j), Some(b'-' | b'+')) {
+                j += 1;
+            }
+            let exp_digits = j;
+            while digit(self.peek_at(j)) {
+                j += 1;
+            }
+            if j > exp_digits {
+                is_float = true;
+                i = j;
+            }
+        }
+        self.pos = i;
+        let lit = self.src.get(start..i).unwrap_or("");
+        if is_float {
+            // Rust's parse is correctly rounded like CPython's dtoa; overflow gives ±inf.
+            return Ok(Value::Float(lit.parse::<f64>().unwrap_or(f64::NAN)));
+        }
+        let n_digits = int_end - start - usize::from(negative);
+        if n_digits <= 18 {
+            // Below 10**18: the cast and the negation are exact.
+            let v = small as i64;
+            return Ok(Value::Int(if negative { -v } else { v }));
+        }
+        if n_digits > MAX_INT_DIGITS {
+            return Err(JsonError::IntTooManyDigits);
+        }
+        Ok(match lit.parse::<i64>() {
+            Ok(v) => Value::Int(v),
+            Err(_) => Value::BigInt(lit.to_owned()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn ok(s: &str) -> Value {
+        loads(s).unwrap()
+    }
+
+    fn is_decode_err(s: &str) -> bool {
+        matches!(loads(s), Err(JsonError::Decode { .. }))
+    }
+
+    #[test]
+    fn scalars_and_containers() {
+        use Value::*;
+        assert_eq!(ok("[]"), List(vec![]));
+        assert_eq!(ok(" {} "), Object(vec![]));
+        assert_eq!(
+            ok("[1, -0, 2.5, -3e2, true, false, null]"),
+            List(vec![
+                Int(1),
+                Int(0),
+                Float(2.5),
+                Float(-300.0),
+                Bool(true),
+                Bool(false),
+                Null
+            ])
+        );
+        assert_eq!(
+            ok(r#"{"a": [1], "a": {"b": "c"}}"#),
+            Object(vec![
+                ("a".into(), List(vec![Int(1)])),
+                ("a".into(), Object(vec![("b".into(), Str("c".into()))]))
+            ])
+        );
+        assert_eq!(ok("[1E5]"), List(vec![Float(100000.0)]));
+        assert_eq!(ok("[1e400]"), List(vec![Float(f64::INFINITY)]));
+        assert_eq!(ok("[-1e400]"), List(vec![Float(f64::NEG_INFINITY)]));
+        assert_eq!(ok("[1e-400]"), List(vec![Float(0.0)]));
+        assert_eq!(
+            ok("[9223372036854775807, -9223372036854775808]"),
+            List(vec![Int(i64::MAX), Int(i64::MIN)])
+        );
+        assert_eq!(
+            ok("[9223372036854775808]"),
+            List(vec![BigInt("9223372036854775808".into())])
+        );
+        assert_eq!(ok("\t\r\n[ 1 ]\n"), List(vec![Int(1)]));
+    }
+
+    #[test]
+    fn python_constants() {
+        let List(v) = ok("[NaN, Infinity, -Infinity]") else {
+            panic!()
+        };
+        assert!(matches!(v[0], Value::Float(x) if x.is_nan()));
+        assert_eq!(v[1], Value::Float(f64::INFINITY));
+        assert_eq!(v[2], Value::Float(f64::NEG_INFINITY));
+        assert!(is_decode_err("[-NaN]"));
+        assert!(is_decode_err("[nan]"));
+        assert!(is_decode_err("[infinity]"));
+        assert!(is_decode_err("[True]"));
+        assert!(is_decode_err("[None]"));
+    }
+
+    use Value::List;
+
+    #[test]
+    fn strings() {
+        assert_eq!(
+            ok(r#"["a\"b\\c\/d\b\f\n\r\t", "\u00e9\ud83d\ude00", "日本"]"#),
+            List(vec![
+                Value::Str("a\"b\\c/d\u{8}\u{c}\n\r\t".into()),
+                Value::Str("é😀".into()),
+                Value::Str("日本".into())
+            ])
+        );
+        // lone surrogates (accepted by Python) become U+FFFD
+        assert_eq!(
+            ok(r#"["\ud800", "\udc00x", "\ud800\u0041"]"#),
+            List(vec![
+                Value::Str("\u{fffd}".into()),
+                Value::Str("\u{fffd}x".into()),
+                Value::Str("\u{fffd}A".into())
+            ])
+        );
+        assert_eq!(
+            ok("[\"\u{7f}\u{85}\u{2028}\"]"),
+            List(vec![Value::Str("\u{7f}\u{85}\u{2028}".into())])
+        );
+        assert!(is_decode_err("[\"a\tb\"]"));
+        assert!(is_decode_err("[\"a\nb\"]"));
+        assert!(is_decode_err(r#"["\x"]"#));
+        assert!(is_decode_err(r#"["\u12"]"#));
+        assert!(is_decode_err(r#"["\u12G4"]"#));
+        assert!(is_decode_err(r#"["\ud800\uZZZZ"]"#));
+        assert!(is_decode_err(r#"["abc]"#));
+        assert!(is_decode_err(r#"["abc\"#));
+        assert!(is_decode_err("['a']"));
+    }
+
+    #[test]
+    fn number_grammar() {
+        for bad in [
+            "[01]", "[1.]", "[.5]", "[-]", "[+1]", "[1e]", "[1e+]", "[0x1]", "[1_0]", "[１]",
+            "[- 1]",
+        ] {
+            assert!(is_decode_err(bad), "{bad}");
+        }
+        assert_eq!(ok("[-0.0]"), List(vec![Value::Float(-0.0)]));
+        assert_eq!(ok("[0e0]"), List(vec![Value::Float(0.0)]));
+        assert_eq!(ok("[1.5E+3]"), List(vec![Value::Float(1500.0)]));
+    }
+
+    #[test]
+    fn structure_errors() {
+        for bad in [
+            "[1,]",
+            "[,1]",
+            "[1 2]",
+            r#"{"a":1,}"#,
+            "{1:2}",
+            r#"{"a" 1}"#,
+            "[1]]",
+            "[[1]",
+            "",
+            " ",
+            "[\u{a0}1]",
+            "[\u{c}1]",
+            "\u{feff}[1]",
+            "[1] x",
+        ] {
+            assert!(is_decode_err(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn non_decode_errors() {
+        let big = format!("[{}]", "1".repeat(MAX_INT_DIGITS));
+        assert!(matches!(ok(&big), List(v) if matches!(v[0], Value::BigInt(_))));
+        let too_big = format!("[-{}]", "1".repeat(MAX_INT_DIGITS + 1));
+        assert_eq!(loads(&too_big), Err(JsonError::IntTooManyDigits));
+        // floats have no digit limit
+        let long_float = format!("[{}.5]", "1".repeat(MAX_INT_DIGITS + 1));
+        assert!(loads(&long_float).is_ok());
+        // the error comes where the scan meets it, left to right
+        assert!(is_decode_err(&format!("[x, {}]", "1".repeat(5000))));
+
+        let deep = |d: usize| format!("{}{}", "[".repeat(d), "]".repeat(d));
+        assert!(loads(&deep(MAX_DEPTH)).is_ok());
+        assert_eq!(loads(&deep(MAX_DEPTH + 1)), Err(JsonError::TooDeep));
+        assert_eq!(loads(&"[".repeat(100_000)), Err(JsonError::TooDeep));
+        assert_eq!(loads(&"{\"a\":".repeat(2000)), Err(JsonError::TooDeep));
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics(s in "\\PC{0,200}") {
+            let _ = loads(&s);
+        }
+
+        #[test]
+        fn never_panics_on_json_alphabet(s in "[\\[\\]{}\",:0-9eE.+\\-\\\\u tnrfalsNIy\u{e9}]{0,200}") {
+            let _ = loads(&s);
+        }
+
+        #[test]
+        fn ints_round_trip(v in any::<i64>()) {
+            prop_assert_eq!(loads(&format!("[{v}]")), Ok(List(vec![Value::Int(v)])));
+        }
+
+        #[test]
+        fn floats_round_trip(v in any::<f64>().prop_filter("finite", |x| x.is_finite())) {
+            // Rust's `{:?}` always prints a fraction or exponent for floats.
+            let text = format!("[{v:?}]");
+            prop_assert_eq!(loads(&text), Ok(List(vec![Value::Float(v)])));
+        }
+    }
+}

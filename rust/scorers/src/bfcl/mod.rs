@@ -1,0 +1,316 @@
+//! BFCL v3 single-turn scoring (simple, multiple, java, javascript, live_simple,
+//! live_multiple, irrelevance, live_irrelevance, live_relevance) as upstream runs it for
+//! `bfcl_model_id: "Qwen/Qwen3-8B"` (`QwenHandler`, prompting mode):
+//!
+//! raw text → text after the last `</think>` (`_parse_query_response_prompting`) →
+//! `default_decode_ast_prompting` (Python `ast`, or tree-sitter for Java/JavaScript) →
+//! `ast_checker` or the relevance rule of `relevance_file_runner`.
+//!
+//! See `docs/bfcl.md` for how each piece maps to upstream and the known divergences.
+
+pub mod checker;
+pub mod convert;
+pub mod json;
+pub mod pyast;
+pub mod pyparse;
+pub mod resolve;
+#[rustfmt::skip]
+mod tables;
+pub mod treesit;
+pub mod value;
+
+pub use checker::{Language, Verdict};
+pub use resolve::{Call, DecodeError};
+pub use value::Value;
+
+use std::sync::LazyLock;
+
+use treesit::TsOutput;
+
+/// Errors that are not a verdict: bad inputs, or inputs on which upstream raises
+/// (the whole upstream evaluation would crash).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BfclError {
+    /// Invalid JSON, unknown category, missing possible answer, …
+    Input(String),
+    /// Upstream raises an exception in the checker / type converters.
+    Crash(String),
+}
+
+impl std::fmt::Display for BfclError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BfclError::Input(m) => write!(f, "invalid input: {m}"),
+            BfclError::Crash(m) => write!(f, "upstream raises here: {m}"),
+        }
+    }
+}
+
+/// The output of `decode_ast`.
+#[derive(Debug, Clone)]
+pub enum Decoded {
+    /// A list of calls (`[{name: {param: value}}, ...]`).
+    Calls(Vec<Call>),
+    /// A successful decode that is not in function-call format (Java `{}`, JS `None`).
+    NotCallFormat,
+}
+
+/// `QwenHandler._parse_query_response_prompting`: the text after the last `</think>`,
+/// with leading newlines removed.
+pub fn strip_think(raw: &str) -> &str {
+    static THINK_END: LazyLock<memchr::memmem::FinderRev<'static>> =
+        LazyLock::new(|| memchr::memmem::FinderRev::new(b"</think>"));
+    match THINK_END.rfind(raw.as_bytes()) {
+        Some(i) => raw[i + "</think>".len()..].trim_start_matches('\n'),
+        None => raw,
+    }
+}
+
+/// `default_decode_ast_prompting(result, language)`.
+pub fn decode_ast(result: &str, lang: Language) -> Result<Decoded, DecodeError> {
+    let s = result.trim_matches(|c| c == '`' || c == '\n' || c == ' ');
+    if lang == Language::Python {
+        // `ast_parse` strips `[`, `]` and `'` from both ends, so the brackets added
+        // below would be stripped again: parse `s` directly.
+        return resolve::ast_parse_python(s).map(Decoded::Calls);
+    }
+    let mut t = String::with_capacity(s.len() + 2);
+    if !s.starts_with('[') {
+        t.push('[');
+    }
+    t.push_str(s);
+    if !t.ends_with(']') {
+        t.push(']');
+    }
+    // input_str[1:-1]; both ends are ASCII brackets here.
+    let inner = &t[1..t.len() - 1];
+    let out = if lang == Language::Java {
+        treesit::parse_java(inner)?
+    } else {
+        treesit::parse_js(inner)?
+    };
+    Ok(match out {
+        TsOutput::Calls(c) => Decoded::Calls(c),
+        TsOutput::NoCall => Decoded::NotCallFormat,
+    })
+}
+
+/// The language upstream's `evaluate_task` picks for a category.
+pub fn language_for(category: &str) -> Language {
+    if category.contains("javascript") {
+        Language::JavaScript
+    } else if category.contains("java") {
+        Language::Java
+    } else {
+        Language::Python
+    }
+}
+
+/// Parsed inputs of one item (the JSON of the data file's `function` list and of the
+/// possible answer's `ground_truth`).
+pub struct Item {
+    pub functions: Value,
+    pub possible_answer: Option<Value>,
+}
+
+impl Item {
+    pub fn parse(
+        functions_json: &str,
+        possible_answer_json: Option<&str>,
+    ) -> Result<Item, BfclError> {
+        let functions = json::parse_docs(functions_json)
+            .map_err(|e| BfclError::Input(format!("functions_json: {e}")))?;
+        let possible_answer = match possible_answer_json {
+            Some(s) => Some(
+                json::parse(s)
+                    .map_err(|e| BfclError::Input(format!("possible_answer_json: {e}")))?,
+            ),
+            None => None,
+        };
+        Ok(Item {
+            functions,
+            possible_answer,
+        })
+    }
+}
+
+const CATEGORIES: &[&str] = &[
+    "simple",
+    "multiple",
+    "java",
+    "javascript",
+    "irrelevance",
+    "live_simple",
+    "live_multiple",
+    "live_irrelevance",
+    "live_relevance",
+    "parallel",
+    "parallel_multiple",
+    "live_parallel",
+    "live_parallel_multiple",
+];
+
+/// A category with what the checker derives from its name, resolved once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Category {
+    name: &'static str,
+    relevance: bool,
+    irrelevance: bool,
+    lang: Language,
+}
+
+impl Category {
+    /// One of the supported single-turn categories, else `BfclError::Input`.
+    pub fn parse(category: &str) -> Result<Category, BfclError> {
+        let Some(name) = CATEGORIES.iter().copied().find(|c| *c == category) else {
+            return Err(BfclError::Input(format!(
+                "unsupported category {category:?}"
+            )));
+        };
+        Ok(Category {
+            name,
+            relevance: name.contains("relevance"),
+            irrelevance: name.contains("irrelevance"),
+            lang: language_for(name),
+        })
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// `irrelevance`, `live_irrelevance` or `live_relevance`: no docs or answers are read.
+    pub fn is_relevance(&self) -> bool {
+        self.relevance
+    }
+}
+
+/// One dataset item with its docs and possible answer parsed once: the per-call cost of
+/// [`Prepared::check`] is the model output only. `Send + Sync` (plain data).
+pub struct Prepared {
+    category: Category,
+    item: Item,
+}
+
+impl Prepared {
+    /// Parse the docs and the possible answer of one item. `functions_json` and
+    /// `possible_answer_json` are not read for the (ir)relevance categories; the other
+    /// categories need a possible answer.
+    pub fn new(
+        category: &str,
+        functions_json: &str,
+        possible_answer_json: Option<&str>,
+    ) -> Result<Prepared, BfclError> {
+        let category = Category::parse(category)?;
+        if category.relevance {
+            return Ok(Prepared {
+                category,
+                item: Item {
+                    functions: Value::None,
+                    possible_answer: None,
+                },
+            });
+        }
+        let item = Item::parse(functions_json, possible_answer_json)?;
+        if item.possible_answer.is_none() {
+            return Err(BfclError::Input(format!(
+                "category {:?} needs a possible answer",
+                category.name
+            )));
+        }
+        Ok(Prepared { category, item })
+    }
+
+    pub fn category(&self) -> Category {
+        self.category
+    }
+
+    /// Score one model output: `(valid, error_type)`.
+    pub fn check(&self, raw_output: &str) -> Result<Verdict, BfclError> {
+        check_category(self.category, raw_output, &self.item)
+    }
+}
+
+/// Score one single-turn item: `(valid, error_type)`.
+pub fn check(category: &str, raw_output: &str, item: &Item) -> Result<Verdict, BfclError> {
+    check_category(Category::parse(category)?, raw_output, item)
+}
+
+fn check_category(category: Category, raw_output: &str, item: &Item) -> Result<Verdict, BfclError> {
+    let text = strip_think(raw_output);
+    if category.relevance {
+        let contains_call =
+            matches!(decode_ast(text, Language::Python), Ok(Decoded::Calls(c)) if !c.is_empty());
+        return Ok(match (category.irrelevance, contains_call) {
+            (true, false) | (false, true) => Verdict::ok(),
+            (true, true) => Verdict::fail("irrelevance_error:decoder_success"),
+            (false, false) => Verdict::fail("relevance_error:decoder_failed"),
+        });
+    }
+    let Some(possible_answer) = &item.possible_answer else {
+        return Err(BfclError::Input(format!(
+            "category {:?} needs a possible answer",
+            category.name
+        )));
+    };
+    let lang = category.lang;
+    let calls = match decode_ast(text, lang) {
+        Err(_) => return Ok(Verdict::fail("ast_decoder:decoder_failed")),
+        Ok(Decoded::NotCallFormat) => {
+            return Ok(Verdict::fail("ast_decoder:decoder_wrong_output_format"))
+        }
+        Ok(Decoded::Calls(c)) => c,
+    };
+    checker::ast_checker(
+        &item.functions,
+        &calls,
+        possible_answer,
+        lang,
+        category.name,
+    )
+    .map_err(|c| BfclError::Crash(c.0))
+}
+
+/// `check` from JSON strings (a temporary [`Prepared`]). `functions_json` is not read
+/// for the (ir)relevance categories (upstream does not use the docs there).
+pub fn check_json(
+    category: &str,
+    raw_output: &str,
+    functions_json: &str,
+    possible_answer_json: Option<&str>,
+) -> Result<Verdict, BfclError> {
+    Prepared::new(category, functions_json, possible_answer_json)?.check(raw_output)
+}
+
+/// `decode_ast` rendered as JSON (for debugging).
+pub fn decode_ast_json(raw_output: &str, lang: Language) -> Result<String, DecodeError> {
+    let mut out = String::new();
+    match decode_ast(strip_think(raw_output), lang)? {
+        Decoded::NotCallFormat => out.push_str("null"),
+        Decoded::Calls(calls) => {
+            out.push('[');
+            for (i, c) in calls.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                out.push('{');
+                value::json_str(&c.name, &mut out);
+                out.push_str(": {");
+                for (j, (k, v)) in c.args.iter().enumerate() {
+                    if j > 0 {
+                        out.push_str(", ");
+                    }
+                    value::json_str(k.as_deref().unwrap_or("**"), &mut out);
+                    out.push_str(": ");
+                    value::to_debug_json(v, &mut out);
+                }
+                out.push_str("}}");
+            }
+            out.push(']');
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests;

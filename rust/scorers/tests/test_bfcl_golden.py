@@ -1,0 +1,285 @@
+"""BFCL single-turn parity: ``nejumi_scorers.bfcl_check`` against the upstream golden set
+(shared/golden/bfcl.*) and against the Python port in ``bfcl_reference.py``.
+
+* every single-turn golden item: same valid flag and same ``error_type``;
+* the per-category ``accuracy`` keys of ``bfcl.expected.json``;
+* Rust == reference on the golden items and on seeded random mutations of their outputs
+  (Java / JavaScript only where ``tree_sitter`` 0.21 is importable);
+* the prepared API (``bfcl_prepare`` / ``BfclItem.check`` / ``bfcl_check_prepared_batch``)
+  == ``bfcl_check`` on every golden item and on the mutations.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import defaultdict
+from functools import lru_cache
+from pathlib import Path
+
+import bfcl_reference as ref
+import pytest
+from _shared import require_shared_dir
+
+import nejumi_scorers as ns
+
+CATEGORIES = (
+    "simple",
+    "multiple",
+    "java",
+    "javascript",
+    "irrelevance",
+    "live_simple",
+    "live_multiple",
+    "live_irrelevance",
+    "live_relevance",
+)
+N_MUTATIONS = 4000
+
+
+def _jsonl(path: Path) -> list:
+    with path.open(encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+@lru_cache(maxsize=1)
+def load_golden() -> list[dict]:
+    """Single-turn golden items with their inputs: dicts with category, id, output,
+    functions, possible_answer (None for relevance categories), valid, error_type."""
+    shared = require_shared_dir("golden/bfcl.items.jsonl", "golden/bfcl.predictions.jsonl", "data/bfcl/bfcl")
+    data = shared / "data" / "bfcl" / "bfcl"
+    outputs = {p["id"]: p["output"] for p in _jsonl(shared / "golden" / "bfcl.predictions.jsonl")}
+    rows = []
+    for item in _jsonl(shared / "golden" / "bfcl.items.jsonl"):
+        category = item["task"]
+        if category not in CATEGORIES:
+            continue
+        functions = {e["id"]: e["function"] for e in _jsonl(data / f"BFCL_v3_{category}.json")}
+        answer_file = data / "possible_answer" / f"BFCL_v3_{category}.json"
+        answers = {e["id"]: e["ground_truth"] for e in _jsonl(answer_file)} if answer_file.exists() else {}
+        rows.append(
+            {
+                "category": category,
+                "id": item["id"],
+                "output": outputs[item["id"]],
+                "functions": functions[item["id"]],
+                "possible_answer": answers.get(item["id"]),
+                "valid": item["value"] == 1.0,
+                "error_type": item["error_type"],
+            }
+        )
+    return rows
+
+
+def rust_check(row: dict, output: str | None = None):
+    pa = row["possible_answer"]
+    return ns.bfcl_check(
+        row["category"],
+        row["output"] if output is None else output,
+        json.dumps(row["functions"]),
+        None if pa is None else json.dumps(pa),
+    )
+
+
+_PREPARED: dict[tuple[str, str], ns.BfclItem] = {}
+
+
+def prepared(row: dict) -> ns.BfclItem:
+    """The row's ``BfclItem``, prepared once."""
+    key = (row["category"], row["id"])
+    if key not in _PREPARED:
+        pa = row["possible_answer"]
+        _PREPARED[key] = ns.bfcl_prepare(
+            row["category"], json.dumps(row["functions"]), None if pa is None else json.dumps(pa)
+        )
+    return _PREPARED[key]
+
+
+def outcome(check, *args):
+    """``(valid, error_type)``, or ``("raises", message)`` for a ValueError."""
+    try:
+        return tuple(check(*args))
+    except ValueError as exc:
+        return ("raises", str(exc))
+
+
+def reference_check(row: dict, output: str | None = None):
+    """``(valid, error_type)``, ``("raises", type)`` if upstream raises, or None when
+    the reference cannot run (Java/JS without tree_sitter)."""
+    try:
+        return ref.check(
+            row["category"], row["output"] if output is None else output, row["functions"], row["possible_answer"]
+        )
+    except ref.TreeSitterUnavailable:
+        return None
+    except Exception as exc:
+        return ("raises", type(exc).__name__)
+
+
+def test_golden_items_match():
+    rows = load_golden()
+    per_category = defaultdict(int)
+    mismatches = []
+    for row in rows:
+        got = rust_check(row)
+        want = (row["valid"], row["error_type"])
+        if tuple(got) != want:
+            mismatches.append((row["id"], row["output"], got, want))
+        else:
+            per_category[row["category"]] += 1
+    assert not mismatches, mismatches
+    assert set(per_category) == set(CATEGORIES)
+    print("golden items matched per category:", dict(per_category))
+
+
+def test_golden_accuracy_keys():
+    shared = require_shared_dir("golden/bfcl.expected.json")
+    expected = json.loads((shared / "golden" / "bfcl.expected.json").read_text(encoding="utf-8"))
+    correct, total = defaultdict(int), defaultdict(int)
+    for row in load_golden():
+        valid, _ = rust_check(row)
+        correct[row["category"]] += int(valid)
+        total[row["category"]] += 1
+    for category in CATEGORIES:
+        key = f"bfcl/{category}/0shot/accuracy"
+        assert correct[category] / total[category] == pytest.approx(expected[key], abs=1e-12), key
+
+
+def test_reference_matches_golden():
+    for row in load_golden():
+        got = reference_check(row)
+        if got is None:
+            continue
+        assert tuple(got) == (row["valid"], row["error_type"]), (row["id"], got)
+
+
+def test_batch_matches_single():
+    rows = load_golden()
+    for category in CATEGORIES:
+        sub = [r for r in rows if r["category"] == category]
+        batch = ns.bfcl_check_batch(
+            category,
+            [r["output"] for r in sub],
+            [json.dumps(r["functions"]) for r in sub],
+            [None if r["possible_answer"] is None else json.dumps(r["possible_answer"]) for r in sub],
+        )
+        assert [tuple(b) for b in batch] == [tuple(rust_check(r)) for r in sub]
+
+
+# Replacement snippets: values, calls and syntax that exercise the decoder's edges.
+SNIPPETS = [
+    "1", "-5", "1e3", "0x1F", "1_000", "01", "1.", ".5", "2j", "-2.5", "True", "False", "None",
+    "'x'", '"y"', "'a b'", "u'z'", "b'q'", "r'\\n'", "f'{x}'", "'é'", "(1,)", "()", "(1, 'a')",
+    "[]", "[1, 2]", "['a', 'b']", "[[1], [2]]", "{}", "{'a': 1}", "{'k': ['v']}", "{1: 2, 1.0: 3}",
+    "x", "a.b", "x[0]", "x[1:2]", "f(1)", "g(k=1)", "1+2", "2*3", "'a'*2", "[1]*2", "7//2", "7/2",
+    "2**10", "-x", "not 1", "~1", "+3", "--1", "lambda: 1", "...", "x if y else z", "a or b",
+    "1 < 2", "{1, 2}", "[x for x in y]", "(yield)", "await x", "*a", "**k", "(a := 1)",
+    "new int[]{1, 2}", "new ArrayList<>(Arrays.asList(1, 2))", "true", "false", "3.5f", "10L",
+]  # fmt: skip
+CHARS = [*"[](){}'\",.=:-+_ \n\t`\\#0123456789eExjJabf", "、", "é", "ｆ", "</think>", "```"]
+
+
+def mutate(text: str, rng: random.Random) -> str:
+    for _ in range(rng.randint(1, 3)):
+        op = rng.randrange(7)
+        pos = rng.randint(0, len(text))
+        if op == 0 and text:
+            text = text[:pos] + text[pos + 1 :]
+        elif op == 1:
+            text = text[:pos] + rng.choice(CHARS) + text[pos:]
+        elif op == 2 and text:
+            text = text[:pos] + rng.choice(CHARS) + text[pos + 1 :]
+        elif op == 3:
+            # Replace the value after a random '=' with a snippet.
+            eqs = [i for i, c in enumerate(text) if c == "="]
+            if eqs:
+                i = rng.choice(eqs) + 1
+                j = i
+                while j < len(text) and text[j] not in ",)":
+                    j += 1
+                text = text[:i] + rng.choice(SNIPPETS) + text[j:]
+        elif op == 4:
+            text = text.replace(", ", ", " + rng.choice(["", "k=1, ", "x, "]), 1)
+        elif op == 5:
+            text = rng.choice(["", "<think>\n", "```python\n", "[", " "]) + text + rng.choice(["", "]", "\n```", ";"])
+        else:
+            text = text.strip("[]")
+    return text
+
+
+def test_rust_matches_reference_on_mutations():
+    rows = load_golden()
+    rng = random.Random(20240607)
+    compared = 0
+    mismatches = []
+    for _ in range(N_MUTATIONS):
+        row = rng.choice(rows)
+        output = mutate(row["output"], rng)
+        want = reference_check(row, output)
+        if want is None:
+            continue
+        got = outcome(rust_check, row, output)
+        prepared_got = outcome(prepared(row).check, output)
+        if prepared_got != got:
+            mismatches.append((row["id"], output, "prepared", prepared_got, got))
+        compared += 1
+        ok = got[0] == "raises" if want[0] == "raises" else got == tuple(want)
+        if not ok:
+            mismatches.append((row["id"], output, got, want))
+    assert compared > N_MUTATIONS // 2
+    assert not mismatches, f"{len(mismatches)} mismatches, first: {mismatches[:5]}"
+
+
+def test_prepared_matches_check_on_golden():
+    rows = load_golden()
+    items = [prepared(r) for r in rows]
+    outputs = [r["output"] for r in rows]
+    want = [tuple(rust_check(r)) for r in rows]
+    assert [tuple(item.check(out)) for item, out in zip(items, outputs, strict=True)] == want
+    assert [tuple(v) for v in ns.bfcl_check_prepared_batch(items, outputs)] == want
+    assert {item.category for item in items} == set(CATEGORIES)
+
+
+def test_prepared_matches_check_on_mutations():
+    rows = load_golden()
+    rng = random.Random(7)
+    items, outputs, want = [], [], []
+    for _ in range(N_MUTATIONS):
+        row = rng.choice(rows)
+        output = mutate(row["output"], rng)
+        got = outcome(rust_check, row, output)
+        assert outcome(prepared(row).check, output) == got, (row["id"], output)
+        if got[0] != "raises":
+            items.append(prepared(row))
+            outputs.append(output)
+            want.append(got)
+    assert [tuple(v) for v in ns.bfcl_check_prepared_batch(items, outputs)] == want
+
+
+def test_prepared_errors():
+    with pytest.raises(ValueError):
+        ns.bfcl_prepare("multi_turn_base", "[]")
+    with pytest.raises(ValueError):
+        ns.bfcl_prepare("simple", "[]", None)
+    with pytest.raises(ValueError):
+        ns.bfcl_prepare("simple", "not json", "[]")
+    item = ns.bfcl_prepare("irrelevance", "not read")
+    assert item.category == "irrelevance"
+    assert tuple(item.check("no call")) == (True, None)
+    with pytest.raises(ValueError, match="same length"):
+        ns.bfcl_check_prepared_batch([item], [])
+    with pytest.raises(TypeError):
+        ns.bfcl_check_prepared_batch(["not an item"], ["x"])
+
+
+def test_decode_ast_json():
+    out = json.loads(ns.bfcl_decode_ast("[f(a=1, b='x', c=(1,)), m.g(d=None)]", "Python"))
+    assert out == [{"f": {"a": 1, "b": "x", "c": {"$tuple": [1]}}}, {"m.g": {"d": None}}]
+    with pytest.raises(ValueError):
+        ns.bfcl_decode_ast("not a call", "Python")
+    with pytest.raises(ValueError):
+        ns.bfcl_check("multi_turn_base", "", "[]", None)
+
+
+if __name__ == "__main__":
+    raise SystemExit(pytest.main([__file__, "-v"]))
