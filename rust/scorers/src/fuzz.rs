@@ -11,11 +11,24 @@
 //! Lengths and distances are over code points. The indel distance is
 //! `len(a) + len(b) - 2 * LCS(a, b)`, with the LCS length computed by the bit-parallel
 //! algorithm of Allison-Dix / Hyyrö (`V' = (V + (V & M)) | (V & !M)`), multi-word.
+//!
+//! [`Scratch`] is the fast path; it never builds a `String`. After the U+0080..U+00FF
+//! removal and the `\W` → space replacement, `strip().split()` yields exactly the maximal
+//! runs of `\w` characters (no `\w` character is whitespace and `lower()` never produces
+//! whitespace). So one branch-free pass, with one lookup per code point in a 128 KiB table
+//! built on first use from the CPython tables of [`pystr`], writes the lowered runs back to
+//! back into a reused buffer and records where each run starts. A single run is the
+//! result as it is; several are sorted (by a key of their first three code points, then
+//! the rest) and joined with spaces. Code points the table does not cover (U+0080..U+00FF,
+//! above the BMP, multi-code-point `lower()`, lone surrogates) send the string through a
+//! general loop, and one holding U+03A3, whose `lower()` depends on its neighbours,
+//! through the `String` path of [`process_and_sort`]. The LCS skips the common prefix and
+//! suffix and keeps its match masks in reused tables (a row per distinct code point).
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::cell::Cell;
+use std::sync::OnceLock;
 
-use crate::pystr;
+use crate::pystr::{self, WordLower};
 
 /// `fuzzywuzzy.utils.full_process(s, force_ascii=True)`.
 pub fn full_process(s: &str) -> String {
@@ -46,7 +59,7 @@ pub fn full_process(s: &str) -> String {
     }
 }
 
-/// `fuzzywuzzy.fuzz._process_and_sort(s, force_ascii=True)`.
+/// `fuzzywuzzy.fuzz._process_and_sort(s, force_ascii=True)` (the `String` reference path).
 pub fn process_and_sort(s: &str) -> String {
     let processed = full_process(s);
     let mut tokens: Vec<&str> = pystr::split_whitespace(&processed).collect();
@@ -56,94 +69,706 @@ pub fn process_and_sort(s: &str) -> String {
     pystr::strip(&joined).to_owned()
 }
 
-/// Multiplicative hasher for `char` keys (the std SipHash is needlessly slow here).
-#[derive(Default)]
-struct CharHasher(u64);
+/// A code point that is not a Unicode scalar value (a lone surrogate), at `index`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InvalidCodePoint {
+    pub index: usize,
+    pub code_point: u32,
+}
 
-impl Hasher for CharHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-
-    fn write_u32(&mut self, n: u32) {
-        self.0 = u64::from(n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+impl std::fmt::Display for InvalidCodePoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "lone surrogate U+{:04X} at index {}",
+            self.code_point, self.index
+        )
     }
 }
 
-type CharMap = HashMap<char, usize, BuildHasherDefault<CharHasher>>;
+impl std::error::Error for InvalidCodePoint {}
+
+const SPACE: u32 = b' ' as u32;
+
+/// [`bmp_table`] entry of a code point that needs the full treatment.
+const SPECIAL: u16 = u16::MAX;
+
+/// For every BMP code point as `full_process` sees it: 0 for `\W`, the lowered code
+/// point for `\w` with a one-code-point BMP `lower()`, and [`SPECIAL`] for U+0080..U+00FF
+/// (removed), surrogates, U+03A3 and longer mappings. 128 KiB, built on first use.
+static BMP_TABLE: OnceLock<Box<[u16; 0x1_0000]>> = OnceLock::new();
+
+fn bmp_table() -> &'static [u16; 0x1_0000] {
+    BMP_TABLE.get_or_init(|| {
+        // Built on the heap: 128 KiB would be a lot for a small thread stack.
+        let entries: Box<[u16]> = (0..=0xFFFFu32).map(bmp_entry).collect();
+        entries
+            .try_into()
+            .unwrap_or_else(|_| Box::new([SPECIAL; 0x1_0000])) // unreachable: 65,536 entries
+    })
+}
+
+fn bmp_entry(cp: u32) -> u16 {
+    if cp.wrapping_sub(0x80) < 0x80 {
+        return SPECIAL;
+    }
+    let Some(c) = char::from_u32(cp) else {
+        return SPECIAL; // a surrogate
+    };
+    match pystr::word_lower(c) {
+        WordLower::NotWord => 0,
+        WordLower::Unchanged => u16::try_from(cp).unwrap_or(SPECIAL),
+        WordLower::Mapped(_) if c == '\u{03A3}' => SPECIAL,
+        WordLower::Mapped(m) => {
+            let mut chars = m.chars();
+            match (chars.next(), chars.next()) {
+                (Some(l), None) => u16::try_from(u32::from(l))
+                    .ok()
+                    .filter(|&l| l != SPECIAL)
+                    .unwrap_or(SPECIAL),
+                _ => SPECIAL,
+            }
+        }
+    }
+}
+
+/// One string after `_process_and_sort`, as code points. The buffers only grow.
+#[derive(Default)]
+struct Processor {
+    /// The lowered `\w` runs in input order, back to back (`buf[..len]`).
+    buf: Vec<u32>,
+    len: usize,
+    /// Run `k` is `buf[run_start[k]..run_start[k + 1]]` (the last one ends at `len`).
+    run_start: Vec<u32>,
+    runs: usize,
+    /// (sort key, start, end) of each run, for sorting.
+    tokens: Vec<(u64, u32, u32)>,
+    /// `" ".join(sorted(runs))` when there are several runs.
+    joined: Vec<u32>,
+    use_joined: bool,
+}
+
+impl Processor {
+    /// `_process_and_sort` of the code points `input`, into [`Self::output`].
+    fn process(&mut self, input: &[u32]) -> Result<(), InvalidCodePoint> {
+        self.use_joined = false;
+        if !self.tokenize(input)? {
+            return self.process_with_sigma(input);
+        }
+        if self.runs > 1 {
+            self.sort_join();
+        }
+        Ok(())
+    }
+
+    fn output(&self) -> &[u32] {
+        if self.use_joined {
+            &self.joined
+        } else {
+            self.buf.get(..self.len).unwrap_or_default()
+        }
+    }
+
+    /// Writes the lowered `\w` runs of `input` to `buf` and their starts to `run_start`.
+    /// `Ok(false)`: the input holds U+03A3 (the runs are then incomplete).
+    fn tokenize(&mut self, input: &[u32]) -> Result<bool, InvalidCodePoint> {
+        // Per input character at most two code points ('İ' → "i̇"), plus the window
+        // of the last block in `write_table_only`.
+        let cap = 2 * input.len() + 32;
+        if self.buf.len() < cap {
+            self.buf.resize(cap, 0);
+        }
+        let runs = input.len() / 2 + 32;
+        if self.run_start.len() < runs {
+            self.run_start.resize(runs, 0);
+        }
+        let mut w = RunWriter {
+            buf: &mut self.buf,
+            run_start: &mut self.run_start,
+            len: 0,
+            runs: 0,
+            in_word: false,
+        };
+        let complete = if w.write_table_only(input) {
+            true
+        } else {
+            w = RunWriter {
+                len: 0,
+                runs: 0,
+                in_word: false,
+                ..w
+            };
+            w.write_any(input)?
+        };
+        self.len = w.len;
+        self.runs = w.runs;
+        Ok(complete)
+    }
+
+    /// `" ".join(sorted(runs))` into `joined`.
+    fn sort_join(&mut self) {
+        let buf = self.buf.get(..self.len).unwrap_or_default();
+        let text = |s: u32, e: u32| buf.get(s as usize..e as usize).unwrap_or_default();
+        self.tokens.clear();
+        let starts = self.run_start.get(..self.runs).unwrap_or_default();
+        let ends = starts.iter().skip(1).copied();
+        for (&start, end) in starts
+            .iter()
+            .zip(ends.chain(std::iter::once(self.len as u32)))
+        {
+            self.tokens.push((sort_key(text(start, end)), start, end));
+        }
+        // Python orders str by code point, exactly as slices of code points compare.
+        // Equal keys mean equal first three code points, so the rest decides.
+        let order = |&(kx, sx, ex): &(u64, u32, u32), &(ky, sy, ey): &(u64, u32, u32)| {
+            kx.cmp(&ky).then_with(|| {
+                let x = text(sx, ex).get(3..).unwrap_or_default();
+                let y = text(sy, ey).get(3..).unwrap_or_default();
+                x.cmp(y)
+            })
+        };
+        if !self.tokens.is_sorted_by(|x, y| order(x, y).is_le()) {
+            self.tokens.sort_unstable_by(order);
+        }
+        self.joined.clear();
+        self.joined.reserve(self.len + self.runs);
+        for (k, &(_, start, end)) in self.tokens.iter().enumerate() {
+            if k > 0 {
+                self.joined.push(SPACE);
+            }
+            self.joined.extend_from_slice(text(start, end));
+        }
+        self.use_joined = true;
+    }
+
+    /// The `String` path, for an input that holds U+03A3.
+    fn process_with_sigma(&mut self, input: &[u32]) -> Result<(), InvalidCodePoint> {
+        let mut s = String::with_capacity(input.len());
+        for (index, &cp) in input.iter().enumerate() {
+            s.push(char::from_u32(cp).ok_or(InvalidCodePoint {
+                index,
+                code_point: cp,
+            })?);
+        }
+        self.joined.clear();
+        self.joined
+            .extend(process_and_sort(&s).chars().map(u32::from));
+        self.use_joined = true;
+        Ok(())
+    }
+}
+
+/// The output cursor of [`Processor::tokenize`].
+struct RunWriter<'a> {
+    buf: &'a mut [u32],
+    run_start: &'a mut [u32],
+    len: usize,
+    runs: usize,
+    in_word: bool,
+}
+
+impl RunWriter<'_> {
+    /// Appends one code point of `full_process` output: a lowered `\w` code point, or 0
+    /// for a `\W` one (which ends the current run).
+    #[inline]
+    fn push(&mut self, lowered: u32) {
+        let word = lowered != 0;
+        if word && !self.in_word {
+            if let Some(at) = self.run_start.get_mut(self.runs) {
+                *at = self.len as u32;
+            }
+            self.runs += 1;
+        }
+        if word {
+            if let Some(slot) = self.buf.get_mut(self.len) {
+                *slot = lowered;
+            }
+            self.len += 1;
+        }
+        self.in_word = word;
+    }
+
+    /// The fast path: `false` when some code point has no plain [`bmp_table`] entry
+    /// (the output is then garbage and [`Self::write_any`] must run instead).
+    ///
+    /// Branch-free, in blocks of 32 code points: every code point is written and the
+    /// positions advance by 0 or 1. A block writes below `len + 32` and starts at most
+    /// 17 runs, so the writes go to fixed-size windows and need no bounds checks.
+    #[inline(never)]
+    fn write_table_only(&mut self, input: &[u32]) -> bool {
+        let table = bmp_table();
+        // Bit 16 or above ends up set for a code point above the BMP or an entry of
+        // SPECIAL (0xFFFF + 1); never for a plain entry.
+        let mut special = 0u32;
+        for block in input.chunks(32) {
+            let out = self.buf.get_mut(self.len..self.len + 32);
+            let starts = self.run_start.get_mut(self.runs..self.runs + 32);
+            let (Some(Ok(out)), Some(Ok(starts))) = (
+                out.map(<&mut [u32; 32]>::try_from),
+                starts.map(<&mut [u32; 32]>::try_from),
+            ) else {
+                return false; // unreachable: `tokenize` reserves room for this
+            };
+            let (mut o, mut n) = (0usize, 0usize);
+            let mut in_word = self.in_word;
+            let base = self.len as u32;
+            for &cp in block {
+                let lowered = u32::from(table[(cp & 0xFFFF) as usize]);
+                special |= cp | (lowered + 1);
+                let word = lowered != 0;
+                starts[n & 31] = base + o as u32;
+                n += usize::from(word & !in_word);
+                out[o & 31] = lowered;
+                o += usize::from(word);
+                in_word = word;
+            }
+            self.len += o;
+            self.runs += n;
+            self.in_word = in_word;
+        }
+        special >> 16 == 0
+    }
+
+    /// Any input. `Ok(false)`: the input holds U+03A3.
+    #[cold]
+    #[inline(never)]
+    fn write_any(&mut self, input: &[u32]) -> Result<bool, InvalidCodePoint> {
+        let table = bmp_table();
+        for (index, &cp) in input.iter().enumerate() {
+            let lowered = table.get(cp as usize).copied().unwrap_or(SPECIAL);
+            if lowered != SPECIAL {
+                self.push(u32::from(lowered));
+                continue;
+            }
+            if cp.wrapping_sub(0x80) < 0x80 {
+                continue; // asciidammit: removed, not a separator
+            }
+            let Some(c) = char::from_u32(cp) else {
+                return Err(InvalidCodePoint {
+                    index,
+                    code_point: cp,
+                });
+            };
+            match pystr::word_lower(c) {
+                WordLower::NotWord => self.push(0),
+                WordLower::Unchanged => self.push(cp),
+                WordLower::Mapped(_) if c == '\u{03A3}' => return Ok(false),
+                WordLower::Mapped(m) => {
+                    for l in m.chars() {
+                        self.push(u32::from(l));
+                    }
+                }
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// The first three code points of a non-empty run, 21 bits each, 0 past its end. No run
+/// holds U+0000, so comparing keys orders runs by their first three code points exactly
+/// as comparing the runs does.
+#[inline]
+fn sort_key(run: &[u32]) -> u64 {
+    let at = |i: usize| run.get(i).map_or(0, |&c| u64::from(c));
+    (at(0) << 42) | (at(1) << 21) | at(2)
+}
+
+/// Match masks for the bit-parallel LCS: bit `i` of the row of `c` is set when
+/// `pattern[i] == c`. Distinct pattern code points get rows 1, 2, ... (row 0 stays zero,
+/// for code points not in the pattern) through a direct table over the BMP and a small
+/// map above it. Everything is back to zero between uses.
+struct LcsTables {
+    /// Row of each BMP code point, 0 when absent (65,536 entries).
+    bmp_row: Box<[u32]>,
+    /// Rows of code points above the BMP.
+    astral_row: Vec<(u32, u32)>,
+    masks: Vec<u64>,
+    v: Vec<u64>,
+}
+
+impl LcsTables {
+    fn new() -> Self {
+        Self {
+            bmp_row: vec![0u32; 0x1_0000].into_boxed_slice(),
+            astral_row: Vec::new(),
+            masks: Vec::new(),
+            v: Vec::new(),
+        }
+    }
+
+    #[inline(always)]
+    fn row(&self, cp: u32) -> usize {
+        match self.bmp_row.get(cp as usize) {
+            Some(&r) => r as usize,
+            None => self.astral(cp),
+        }
+    }
+
+    #[cold]
+    fn astral(&self, cp: u32) -> usize {
+        self.astral_row
+            .iter()
+            .find(|&&(c, _)| c == cp)
+            .map_or(0, |&(_, r)| r as usize)
+    }
+
+    /// Assigns rows to the code points of `pattern` and sets their bits (`words` u64 per
+    /// row).
+    fn fill(&mut self, pattern: &[u32], words: usize) {
+        let size = (pattern.len() + 1) * words;
+        if self.masks.len() < size {
+            self.masks.resize(size, 0);
+        }
+        let masks = self.masks.as_mut_slice();
+        // Row 0 (absent code points) and each new row start at zero.
+        for w in masks.iter_mut().take(words) {
+            *w = 0;
+        }
+        let mut rows = 0u32;
+        for (i, &cp) in pattern.iter().enumerate() {
+            let (row, new) = match self.bmp_row.get_mut(cp as usize) {
+                Some(r) => {
+                    let new = *r == 0;
+                    rows += u32::from(new);
+                    *r = if new { rows } else { *r };
+                    (*r, new)
+                }
+                None => match self.astral_row.iter().find(|&&(c, _)| c == cp) {
+                    Some(&(_, r)) => (r, false),
+                    None => {
+                        rows += 1;
+                        self.astral_row.push((cp, rows));
+                        (rows, true)
+                    }
+                },
+            };
+            let at = row as usize * words;
+            if words == 1 {
+                // Branch-free for one word: a new row is reset before its first bit.
+                if let Some(w) = masks.get_mut(at) {
+                    *w = if new { 0 } else { *w } | (1u64 << i);
+                }
+            } else {
+                if new {
+                    for w in masks.iter_mut().skip(at).take(words) {
+                        *w = 0;
+                    }
+                }
+                if let Some(w) = masks.get_mut(at + i / 64) {
+                    *w |= 1u64 << (i % 64);
+                }
+            }
+        }
+    }
+
+    fn clear(&mut self, pattern: &[u32]) {
+        for &cp in pattern {
+            if let Some(r) = self.bmp_row.get_mut(cp as usize) {
+                *r = 0;
+            }
+        }
+        self.astral_row.clear();
+    }
+
+    /// LCS length of a non-empty `pattern` and `text`.
+    fn lcs_bit_parallel(&mut self, pattern: &[u32], text: &[u32]) -> usize {
+        let words = pattern.len().div_ceil(64);
+        self.fill(pattern, words);
+        let zeros = if words == 1 {
+            let mut v = u64::MAX;
+            for &c in text {
+                let m = self.masks.get(self.row(c)).copied().unwrap_or(0);
+                let u = v & m;
+                v = v.wrapping_add(u) | (v - u);
+            }
+            let valid = if pattern.len() == 64 {
+                u64::MAX
+            } else {
+                (1u64 << pattern.len()) - 1
+            };
+            (!v & valid).count_ones() as usize
+        } else {
+            self.v.clear();
+            self.v.resize(words, u64::MAX);
+            for &c in text {
+                let row = self.row(c);
+                if row == 0 {
+                    continue; // M == 0 leaves V unchanged
+                }
+                let Some(m) = self.masks.get(row * words..(row + 1) * words) else {
+                    continue;
+                };
+                let mut carry = 0u64;
+                for (vw, &mw) in self.v.iter_mut().zip(m) {
+                    let u = *vw & mw;
+                    let (s1, c1) = vw.overflowing_add(u);
+                    let (s2, c2) = s1.overflowing_add(carry);
+                    carry = u64::from(c1 | c2);
+                    *vw = s2 | (*vw - u);
+                }
+            }
+            let mut zeros = 0usize;
+            for (k, &w) in self.v.iter().enumerate() {
+                let valid_bits = (pattern.len() - k * 64).min(64);
+                let mask = if valid_bits == 64 {
+                    u64::MAX
+                } else {
+                    (1u64 << valid_bits) - 1
+                };
+                zeros += (!w & mask).count_ones() as usize;
+            }
+            zeros
+        };
+        self.clear(pattern);
+        zeros
+    }
+
+    /// LCS length of two code-point sequences.
+    fn lcs_len(&mut self, a: &[u32], b: &[u32]) -> usize {
+        let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+        let (a, b) = (
+            a.get(prefix..).unwrap_or_default(),
+            b.get(prefix..).unwrap_or_default(),
+        );
+        let suffix = a
+            .iter()
+            .rev()
+            .zip(b.iter().rev())
+            .take_while(|(x, y)| x == y)
+            .count();
+        let a = a.get(..a.len() - suffix).unwrap_or_default();
+        let b = b.get(..b.len() - suffix).unwrap_or_default();
+        let (pattern, text) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+        let middle = if pattern.is_empty() {
+            0
+        } else {
+            self.lcs_bit_parallel(pattern, text)
+        };
+        prefix + suffix + middle
+    }
+
+    /// `fuzz.ratio` on processed strings (with its decorators).
+    fn ratio(&mut self, a: &[u32], b: &[u32]) -> u32 {
+        if a == b {
+            100
+        } else if a.is_empty() || b.is_empty() {
+            0
+        } else {
+            let lensum = a.len() + b.len();
+            let dist = lensum - 2 * self.lcs_len(a, b);
+            rounded_ratio(dist, lensum)
+        }
+    }
+}
+
+/// `int(round(100 * (1.0 - dist / lensum)))`, the float expression of rapidfuzz's
+/// normalized Indel similarity, rounded half to even like Python's `round`.
+#[inline]
+fn rounded_ratio(dist: usize, lensum: usize) -> u32 {
+    let r = (100.0 * (1.0 - (dist as f64 / lensum as f64))).round_ties_even();
+    // 0.0 <= r <= 100.0 by construction.
+    r.clamp(0.0, 100.0) as u32
+}
+
+/// Reusable buffers for [`token_sort_ratio`]: no allocation once they have grown.
+pub struct Scratch {
+    pa: Processor,
+    pb: Processor,
+    lcs: LcsTables,
+    code_points: Vec<u32>,
+}
+
+impl Default for Scratch {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Scratch {
+    pub fn new() -> Self {
+        Self {
+            pa: Processor::default(),
+            pb: Processor::default(),
+            lcs: LcsTables::new(),
+            code_points: Vec::new(),
+        }
+    }
+
+    /// LCS length of two code-point sequences.
+    pub fn lcs_len(&mut self, a: &[u32], b: &[u32]) -> usize {
+        self.lcs.lcs_len(a, b)
+    }
+
+    /// `fuzz.token_sort_ratio` of two strings given as code points (as CPython stores
+    /// them). A lone surrogate is an error: `Err((0, _))` in `a`, `Err((1, _))` in `b`.
+    pub fn token_sort_ratio_code_points(
+        &mut self,
+        a: &[u32],
+        b: &[u32],
+    ) -> Result<u32, (usize, InvalidCodePoint)> {
+        if a == b {
+            // Equal inputs give equal processed strings; a lone surrogate is still an error.
+            return match a.iter().position(|&cp| char::from_u32(cp).is_none()) {
+                None => Ok(100),
+                Some(index) => Err((
+                    0,
+                    InvalidCodePoint {
+                        index,
+                        code_point: a.get(index).copied().unwrap_or(0),
+                    },
+                )),
+            };
+        }
+        self.pa.process(a).map_err(|e| (0, e))?;
+        self.pb.process(b).map_err(|e| (1, e))?;
+        Ok(self.lcs.ratio(self.pa.output(), self.pb.output()))
+    }
+
+    /// A buffer for the code points of two strings, for
+    /// [`Self::token_sort_ratio_of_buffer`].
+    pub fn code_point_buffer(&mut self) -> &mut Vec<u32> {
+        &mut self.code_points
+    }
+
+    /// [`Self::token_sort_ratio_code_points`] of the two strings in
+    /// [`Self::code_point_buffer`], the first one being its first `split` code points.
+    pub fn token_sort_ratio_of_buffer(
+        &mut self,
+        split: usize,
+    ) -> Result<u32, (usize, InvalidCodePoint)> {
+        let cps = std::mem::take(&mut self.code_points);
+        let (a, b) = cps.split_at(split.min(cps.len()));
+        let r = self.token_sort_ratio_code_points(a, b);
+        self.code_points = cps;
+        r
+    }
+
+    /// `_process_and_sort(s)` by the fast path (for tests and benchmarks).
+    pub fn process_and_sort(&mut self, s: &str) -> String {
+        self.code_points.clear();
+        self.code_points.extend(s.chars().map(u32::from));
+        // A `&str` holds no surrogate: processing cannot fail.
+        let _ = self.pa.process(&self.code_points);
+        self.pa
+            .output()
+            .iter()
+            .filter_map(|&cp| char::from_u32(cp))
+            .collect()
+    }
+
+    /// `fuzz.token_sort_ratio(a, b)` (0..=100).
+    pub fn token_sort_ratio(&mut self, a: &str, b: &str) -> u32 {
+        if a == b {
+            return 100; // same processed strings
+        }
+        self.code_points.clear();
+        self.code_points.extend(a.chars().map(u32::from));
+        let split = self.code_points.len();
+        self.code_points.extend(b.chars().map(u32::from));
+        // A `&str` holds no surrogate: processing cannot fail.
+        self.token_sort_ratio_of_buffer(split).unwrap_or(0)
+    }
+}
+
+thread_local! {
+    static SCRATCH: Cell<Option<Box<Scratch>>> = const { Cell::new(None) };
+}
+
+/// Runs `f` with this thread's [`Scratch`] (a fresh one when it is already in use).
+pub fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
+    let mut scratch = SCRATCH
+        .try_with(Cell::take)
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| Box::new(Scratch::new()));
+    let result = f(&mut scratch);
+    let _ = SCRATCH.try_with(|cell| cell.set(Some(scratch)));
+    result
+}
+
+/// `char_f1` of the pairs of a flat code-point buffer: pair `i` is the pred
+/// `cps[ends[2i-1]..ends[2i]]` (with `ends[-1] = 0`) and the gold `cps[ends[2i]..ends[2i+1]]`.
+/// A lone surrogate gives `Err((i, 0, _))` for pred `i`, `Err((i, 1, _))` for gold `i` (the
+/// first one by index). Large batches are split over the available cores.
+pub fn char_f1_batch_code_points(
+    cps: &[u32],
+    ends: &[usize],
+) -> Result<Vec<f64>, (usize, usize, InvalidCodePoint)> {
+    let n = ends.len() / 2;
+    let mut out = vec![0.0; n];
+    let threads = batch_threads(n);
+    if threads <= 1 {
+        with_scratch(|s| score_pairs(s, cps, ends, 0, &mut out))?;
+        return Ok(out);
+    }
+    let chunk = n.div_ceil(threads);
+    let mut parts = out.chunks_mut(chunk).enumerate();
+    let first = parts.next();
+    let results = std::thread::scope(|scope| {
+        let handles: Vec<_> = parts
+            .map(|(k, part)| {
+                scope.spawn(move || with_scratch(|s| score_pairs(s, cps, ends, k * chunk, part)))
+            })
+            .collect();
+        let mut results = Vec::with_capacity(threads);
+        if let Some((_, part)) = first {
+            results.push(with_scratch(|s| score_pairs(s, cps, ends, 0, part)));
+        }
+        for handle in handles {
+            match handle.join() {
+                Ok(r) => results.push(r),
+                Err(payload) => std::panic::resume_unwind(payload),
+            }
+        }
+        results
+    });
+    // Chunks are in index order: the first error is the first by index.
+    results.into_iter().collect::<Result<(), _>>()?;
+    Ok(out)
+}
+
+/// Pairs per thread below which a batch is not worth splitting (a pair takes ~0.3-1 µs).
+const PAIRS_PER_THREAD: usize = 4096;
+
+fn batch_threads(n: usize) -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    if n < 2 * PAIRS_PER_THREAD {
+        return 1;
+    }
+    let cores = *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, usize::from));
+    cores.min(n / PAIRS_PER_THREAD).max(1)
+}
+
+fn score_pairs(
+    scratch: &mut Scratch,
+    cps: &[u32],
+    ends: &[usize],
+    first: usize,
+    out: &mut [f64],
+) -> Result<(), (usize, usize, InvalidCodePoint)> {
+    for (k, slot) in out.iter_mut().enumerate() {
+        let i = first + k;
+        let start = match i.checked_sub(1) {
+            Some(prev) => ends.get(2 * prev + 1).copied().unwrap_or(0),
+            None => 0,
+        };
+        let mid = ends.get(2 * i).copied().unwrap_or(start);
+        let end = ends.get(2 * i + 1).copied().unwrap_or(mid);
+        let a = cps.get(start..mid).unwrap_or_default();
+        let b = cps.get(mid..end).unwrap_or_default();
+        let r = scratch
+            .token_sort_ratio_code_points(a, b)
+            .map_err(|(which, e)| (i, which, e))?;
+        *slot = f64::from(r) / 100.0;
+    }
+    Ok(())
+}
 
 /// Length of the longest common subsequence of two code-point sequences.
 pub fn lcs_len(a: &[char], b: &[char]) -> usize {
-    let (pattern, text) = if a.len() <= b.len() { (a, b) } else { (b, a) };
-    if pattern.is_empty() {
-        return 0;
-    }
-    let words = pattern.len().div_ceil(64);
-    // Per-character match masks, one block of `words` u64 per distinct character.
-    let mut ascii_slot = [usize::MAX; 128];
-    let mut other_slot = CharMap::default();
-    let mut masks: Vec<u64> = Vec::new();
-    for (i, &c) in pattern.iter().enumerate() {
-        let slot = slot_of(c, &ascii_slot, &other_slot).unwrap_or_else(|| {
-            let new_slot = masks.len() / words;
-            masks.resize(masks.len() + words, 0);
-            if c.is_ascii() {
-                if let Some(e) = ascii_slot.get_mut(c as usize) {
-                    *e = new_slot;
-                }
-            } else {
-                other_slot.insert(c, new_slot);
-            }
-            new_slot
-        });
-        if let Some(w) = masks.get_mut(slot * words + i / 64) {
-            *w |= 1u64 << (i % 64);
-        }
-    }
-
-    let mut v = vec![u64::MAX; words];
-    for &c in text {
-        let Some(slot) = slot_of(c, &ascii_slot, &other_slot) else {
-            continue; // M == 0 leaves V unchanged
-        };
-        let Some(m) = masks.get(slot * words..(slot + 1) * words) else {
-            continue;
-        };
-        let mut carry = 0u64;
-        for (vw, &mw) in v.iter_mut().zip(m) {
-            let u = *vw & mw;
-            let (s1, c1) = vw.overflowing_add(u);
-            let (s2, c2) = s1.overflowing_add(carry);
-            carry = u64::from(c1 | c2);
-            *vw = s2 | (*vw & !mw);
-        }
-    }
-
-    let mut zeros = 0usize;
-    for (k, &w) in v.iter().enumerate() {
-        let valid_bits = (pattern.len() - k * 64).min(64);
-        let mask = if valid_bits == 64 {
-            u64::MAX
-        } else {
-            (1u64 << valid_bits) - 1
-        };
-        zeros += (!w & mask).count_ones() as usize;
-    }
-    zeros
-}
-
-fn slot_of(c: char, ascii: &[usize; 128], other: &CharMap) -> Option<usize> {
-    if c.is_ascii() {
-        ascii.get(c as usize).copied().filter(|&s| s != usize::MAX)
-    } else {
-        other.get(&c).copied()
-    }
+    let a: Vec<u32> = a.iter().map(|&c| u32::from(c)).collect();
+    let b: Vec<u32> = b.iter().map(|&c| u32::from(c)).collect();
+    with_scratch(|s| s.lcs_len(&a, &b))
 }
 
 /// `Levenshtein.ratio(a, b)` (insert/delete only, substitution costs 2).
@@ -158,6 +783,7 @@ pub fn indel_ratio(a: &[char], b: &[char]) -> f64 {
 }
 
 /// `fuzz.ratio` on already processed strings (with its decorators).
+#[cfg(test)]
 fn ratio(a: &str, b: &str) -> u32 {
     if a == b {
         return 100;
@@ -168,13 +794,12 @@ fn ratio(a: &str, b: &str) -> u32 {
     let ac: Vec<char> = a.chars().collect();
     let bc: Vec<char> = b.chars().collect();
     let r = (100.0 * indel_ratio(&ac, &bc)).round_ties_even();
-    // 0.0 <= r <= 100.0 by construction.
     r.clamp(0.0, 100.0) as u32
 }
 
 /// `fuzz.token_sort_ratio(a, b)` (0..=100).
 pub fn token_sort_ratio(a: &str, b: &str) -> u32 {
-    ratio(&process_and_sort(a), &process_and_sort(b))
+    with_scratch(|s| s.token_sort_ratio(a, b))
 }
 
 /// Upstream `char_f1(y_pred, y_true) = fuzz.token_sort_ratio(y_pred, y_true) / 100.0`.
@@ -256,9 +881,178 @@ mod tests {
         assert_eq!(lcs_len(&chars("abc"), &chars("abc")), 3);
     }
 
+    /// `token_sort_ratio` by the `String` reference path and the DP LCS.
+    fn reference_ratio(a: &str, b: &str) -> u32 {
+        let (pa, pb) = (process_and_sort(a), process_and_sort(b));
+        if pa == pb {
+            return 100;
+        }
+        if pa.is_empty() || pb.is_empty() {
+            return 0;
+        }
+        let (ac, bc) = (chars(&pa), chars(&pb));
+        let lensum = ac.len() + bc.len();
+        rounded_ratio(lensum - 2 * naive_lcs(&ac, &bc), lensum)
+    }
+
+    /// Characters that exercise every path of the tokenizer: ASCII, U+0080..U+00FF,
+    /// U+03A3 and other Greek, 'İ' (two-code-point lower()), full-width, kana and kanji,
+    /// combining marks, whitespace of all kinds, ZWJ emoji and code points above the BMP.
+    const MIXED: &str = "[a-zA-Z0-9_ .,!?'\"\\-\u{80}-\u{FF}ΣσςΑΟΔİıßẞǅĳŉÅЖжＡＢｃ０１あいアイ日本東京\u{3000}\u{1C}-\u{1F}\u{2000}\u{200B}\u{301}\u{3099}\u{200D}\u{FE0F}😀👍🏽𠀋𝐀𝑎①Ⅻ½]";
+
+    fn mixed(max: usize) -> impl Strategy<Value = String> {
+        proptest::string::string_regex(&format!("{MIXED}{{0,{max}}}")).unwrap()
+    }
+
+    #[test]
+    fn fast_path_table_agrees_with_word_lower() {
+        let table = bmp_table();
+        for cp in 0..=0xFFFFu32 {
+            let entry = table[cp as usize];
+            assert_eq!(entry, bmp_entry(cp), "{cp:X}");
+            if entry == SPECIAL || entry == 0 {
+                continue;
+            }
+            let c = char::from_u32(cp).unwrap();
+            let want = match pystr::word_lower(c) {
+                WordLower::Unchanged => cp,
+                WordLower::Mapped(m) => u32::from(m.chars().next().unwrap()),
+                WordLower::NotWord => panic!("{cp:X} is not \\w"),
+            };
+            assert_eq!(u32::from(entry), want, "{cp:X}");
+        }
+    }
+
+    #[test]
+    fn fast_path_special_cases() {
+        let mut s = Scratch::new();
+        for (input, want) in [
+            ("İstanbul", "i\u{307}stanbul"),
+            ("ΟΔΟΣ ΣΑ", "οδος σα"),
+            ("caf\u{e9}s b", "b cafs"),
+            ("b a", "a b"),
+            ("ab aa a", "a aa ab"),
+            ("abcz abcd abc", "abc abcd abcz"),
+            ("𝐀 a", "a 𝐀"),
+            ("Ｂ Ａ", "ａ ｂ"),
+            ("  ", ""),
+            ("\u{1C}x\u{1F}", "x"),
+        ] {
+            assert_eq!(s.process_and_sort(input), want, "{input:?}");
+            assert_eq!(
+                s.process_and_sort(input),
+                process_and_sort(input),
+                "{input:?}"
+            );
+        }
+        // more than 32 code points crosses the block size of the fast path
+        let long = "ab c ".repeat(40);
+        assert_eq!(s.process_and_sort(&long), process_and_sort(&long));
+    }
+
+    #[test]
+    fn lone_surrogates_are_errors() {
+        let mut s = Scratch::new();
+        let a = [u32::from('a'), 0xD800, u32::from('b')];
+        let b = [u32::from('x')];
+        let err = InvalidCodePoint {
+            index: 1,
+            code_point: 0xD800,
+        };
+        assert_eq!(s.token_sort_ratio_code_points(&a, &b), Err((0, err)));
+        assert_eq!(s.token_sort_ratio_code_points(&b, &a), Err((1, err)));
+        assert_eq!(s.token_sort_ratio_code_points(&a, &a), Err((0, err)));
+        assert_eq!(err.to_string(), "lone surrogate U+D800 at index 1");
+        // the scratch is still usable afterwards
+        assert_eq!(s.token_sort_ratio("abcd", "abce"), 75);
+    }
+
+    #[test]
+    fn batch_matches_single_calls_and_reports_the_first_error() {
+        let texts = [
+            "東京都",
+            "大阪 府",
+            "Hello, World",
+            "",
+            "ΟΔΟΣ",
+            "İ",
+            "a b c d",
+        ];
+        let mut cps = Vec::new();
+        let mut ends = Vec::new();
+        let mut want = Vec::new();
+        // enough pairs to use several threads
+        for i in 0..(3 * PAIRS_PER_THREAD + 17) {
+            let (a, b) = (texts[i % texts.len()], texts[(i / 3) % texts.len()]);
+            cps.extend(a.chars().map(u32::from));
+            ends.push(cps.len());
+            cps.extend(b.chars().map(u32::from));
+            ends.push(cps.len());
+            want.push(char_f1(a, b));
+        }
+        assert_eq!(char_f1_batch_code_points(&cps, &ends), Ok(want));
+        // a surrogate in gold 5000 and in pred 9000: the first by index wins
+        let at = |i: usize| ends[2 * i];
+        let (g5000, p9000) = (at(5000), ends[2 * 9000 - 1]);
+        cps.insert(p9000, 0xDC00);
+        for e in ends.iter_mut().skip(2 * 9000) {
+            *e += 1;
+        }
+        cps.insert(g5000, 0xDFFF);
+        for e in ends.iter_mut().skip(2 * 5000 + 1) {
+            *e += 1;
+        }
+        let got = char_f1_batch_code_points(&cps, &ends);
+        assert_eq!(
+            got,
+            Err((
+                5000,
+                1,
+                InvalidCodePoint {
+                    index: 0,
+                    code_point: 0xDFFF
+                }
+            ))
+        );
+    }
+
+    #[test]
+    fn lcs_with_astral_and_many_distinct_code_points() {
+        let a: Vec<char> = (0..400)
+            .map(|i| char::from_u32(0x1F600 + (i * 7) % 80).unwrap())
+            .chain((0..300).map(|i| char::from_u32(0x4E00 + (i * 13) % 1000).unwrap()))
+            .collect();
+        let b: Vec<char> = (0..350)
+            .map(|i| char::from_u32(0x1F600 + (i * 11) % 80).unwrap())
+            .chain((0..333).map(|i| char::from_u32(0x4E00 + (i * 17) % 1000).unwrap()))
+            .collect();
+        assert_eq!(lcs_len(&a, &b), naive_lcs(&a, &b));
+        assert_eq!(lcs_len(&b, &a), naive_lcs(&a, &b));
+    }
+
     proptest! {
         #[test]
         fn lcs_matches_naive(a in "[abcあい😀\u{301}]{0,150}", b in "[abcdあう😀]{0,150}") {
+            let (ac, bc) = (chars(&a), chars(&b));
+            prop_assert_eq!(lcs_len(&ac, &bc), naive_lcs(&ac, &bc));
+        }
+
+        #[test]
+        fn fast_processing_matches_reference(a in mixed(90)) {
+            let mut s = Scratch::new();
+            prop_assert_eq!(s.process_and_sort(&a), process_and_sort(&a));
+        }
+
+        #[test]
+        fn fast_ratio_matches_reference(
+            a in mixed(80),
+            b in mixed(80),
+        ) {
+            prop_assert_eq!(token_sort_ratio(&a, &b), reference_ratio(&a, &b));
+        }
+
+        #[test]
+        fn lcs_matches_naive_long(a in "[a-hあい]{60,200}", b in "[a-fあう]{60,200}") {
             let (ac, bc) = (chars(&a), chars(&b));
             prop_assert_eq!(lcs_len(&ac, &bc), naive_lcs(&ac, &bc));
         }

@@ -73,10 +73,52 @@ fn exact_match_figure(pred: &Bound<'_, PyString>, gold: &Bound<'_, PyString>) ->
     ))
 }
 
+/// Appends the code points of `s` to `out`, as CPython stores them (lone surrogates
+/// included; the scorer rejects them). `PyUnicode_AsUCS4` copies without the UTF-8
+/// round trip (a `bytes` object per string) that `to_cow` needs under the abi3-py39 API.
+fn push_code_points(s: &Bound<'_, PyString>, out: &mut Vec<u32>) -> PyResult<()> {
+    let ptr = s.as_ptr();
+    // SAFETY: `ptr` is a live `str` object and the GIL is held (we have a `Bound`).
+    let len = unsafe { pyo3::ffi::PyUnicode_GetLength(ptr) };
+    let Ok(n) = usize::try_from(len) else {
+        return Err(PyErr::fetch(s.py()));
+    };
+    if n == 0 {
+        return Ok(());
+    }
+    out.reserve(n);
+    let spare = out.spare_capacity_mut();
+    // SAFETY: `spare` has room for at least `len` Py_UCS4 values (reserved above);
+    // copy_null = 0 writes no terminator.
+    let copied = unsafe { pyo3::ffi::PyUnicode_AsUCS4(ptr, spare.as_mut_ptr().cast(), len, 0) };
+    if copied.is_null() {
+        return Err(PyErr::fetch(s.py()));
+    }
+    // SAFETY: PyUnicode_AsUCS4 succeeded, so it initialised exactly `n` values.
+    unsafe { out.set_len(out.len() + n) };
+    Ok(())
+}
+
+fn invalid_text(arg: &str, e: fuzz::InvalidCodePoint) -> PyErr {
+    PyValueError::new_err(format!("{arg}: not valid Unicode text: {e}"))
+}
+
 /// fuzzywuzzy.fuzz.token_sort_ratio(pred, gold) / 100.0.
 #[pyfunction]
 fn char_f1(pred: &Bound<'_, PyString>, gold: &Bound<'_, PyString>) -> PyResult<f64> {
-    Ok(fuzz::char_f1(&text(pred, "pred")?, &text(gold, "gold")?))
+    let ratio = fuzz::with_scratch(|scratch| {
+        let cps = scratch.code_point_buffer();
+        cps.clear();
+        push_code_points(pred, cps)?;
+        let split = cps.len();
+        push_code_points(gold, cps)?;
+        Ok::<_, PyErr>(scratch.token_sort_ratio_of_buffer(split))
+    })?;
+    match ratio {
+        Ok(r) => Ok(f64::from(r) / 100.0),
+        Err((0, e)) => Err(invalid_text("pred", e)),
+        Err((_, e)) => Err(invalid_text("gold", e)),
+    }
 }
 
 /// fuzzywuzzy.fuzz.token_sort_ratio(a, b) as an int in 0..=100.
@@ -93,15 +135,32 @@ fn char_f1_batch(
     golds: Vec<Bound<'_, PyString>>,
 ) -> PyResult<Vec<f64>> {
     check_same_len(preds.len(), golds.len(), "char_f1_batch")?;
-    let preds = texts(&preds, "preds")?;
-    let golds = texts(&golds, "golds")?;
-    Ok(py.detach(move || {
-        preds
-            .iter()
-            .zip(&golds)
-            .map(|(p, g)| fuzz::char_f1(p, g))
-            .collect()
-    }))
+    // Per chunk: the code points of all its strings in one reused buffer (pred i, then
+    // gold i), copied with the GIL, then the scoring without it (on several cores when
+    // the chunk is large). Chunks keep the buffer small: no page faults, cache-friendly.
+    const CHUNK: usize = 16_384;
+    let mut scores = Vec::with_capacity(preds.len());
+    let mut cps = Vec::new();
+    let mut ends = Vec::with_capacity(2 * CHUNK.min(preds.len()));
+    for (pc, gc) in preds.chunks(CHUNK).zip(golds.chunks(CHUNK)) {
+        cps.clear();
+        ends.clear();
+        for (p, g) in pc.iter().zip(gc) {
+            push_code_points(p, &mut cps)?;
+            ends.push(cps.len());
+            push_code_points(g, &mut cps)?;
+            ends.push(cps.len());
+        }
+        let first = scores.len();
+        let chunk = py
+            .detach(|| fuzz::char_f1_batch_code_points(&cps, &ends))
+            .map_err(|(i, which, e)| {
+                let arg = if which == 0 { "preds" } else { "golds" };
+                invalid_text(&format!("{arg}[{}]", first + i), e)
+            })?;
+        scores.extend(chunk);
+    }
+    Ok(scores)
 }
 
 /// exact_match_figure over two equally long lists; releases the GIL.
@@ -190,5 +249,7 @@ fn nejumi_scorers(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(convert_symbol_choice, m)?)?;
     m.add_function(wrap_pyfunction!(convert_incorrect_choice, m)?)?;
     m.add_function(wrap_pyfunction!(robust_consistency, m)?)?;
+    crate::python_arc::register(m)?;
+    crate::python_bfcl::register(m)?;
     Ok(())
 }

@@ -2,7 +2,8 @@
 
 Random and adversarial pairs (fixed seed): Japanese, full-width, emoji, combining marks,
 mixed scripts, whitespace runs, empty strings, U+0080..U+00FF, strings longer than 64
-and 128 code points. Results must be exactly equal.
+and 128 code points. Results must be exactly equal. The property test compares 100,000
+pairs, one call at a time and as one batch.
 """
 
 from __future__ import annotations
@@ -152,6 +153,139 @@ def test_char_f1_batch_matches_fuzzywuzzy(fuzz):
     golds = [b for _, b in pairs]
     want = [fuzz.token_sort_ratio(a, b) / 100.0 for a, b in pairs]
     assert ns.char_f1_batch(preds, golds) == want
+
+
+N_PROPERTY = 100_000
+
+# Pools for the property test, as lists of "characters" (some are clusters).
+_JA = list(POOLS["hira"] + POOLS["kata"] + POOLS["kanji"] + POOLS["jpunct"] + POOLS["halfwidth"])
+_FULLWIDTH = [chr(c) for c in range(0xFF01, 0xFF5F)] + list("abcXYZ019")
+_EMOJI = [
+    "😀",
+    "👍",
+    "👍🏻",
+    "👍🏽",
+    "👍🏿",
+    "👨\u200d👩\u200d👧",
+    "👩\u200d💻",
+    "🏳\ufe0f\u200d🌈",
+    "🇯🇵",
+    "❤\ufe0f",
+    "✨",
+    "🍣",
+    "\u200d",
+    "\ufe0f",
+    "\U0001f3fd",
+    "🫠",
+    "𠀋",
+    "𝐀",
+    "𝑎",
+]
+_COMBINING = [chr(c) for c in range(0x300, 0x370)] + list("\u3099\u309a\u20dd\u0903\u093f\u094d")
+_SPACES = list(" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u2005\u200a\u2028\u2029\u202f\u205f\u3000")
+_LATIN1 = [chr(c) for c in range(0x80, 0x100)]
+_PUNCT = list("!\"#$%&'()*+,-./:;<=>?@[\\]^`{|}~、。「」『』【】・…〜〈〉《》！？（）")
+_ASCII = list("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+_OTHER = list(POOLS["other"])
+_ALL = _JA + _FULLWIDTH + _EMOJI + _COMBINING + _SPACES + _LATIN1 + _PUNCT + _ASCII + _OTHER
+
+
+def _words(rng: random.Random, pool: list[str], n_words: int, word_len: tuple[int, int], spaces: list[str]) -> str:
+    out = []
+    for i in range(n_words):
+        if i:
+            out.append("".join(rng.choices(spaces, k=rng.randint(1, 3))))
+        out.append("".join(rng.choices(pool, k=rng.randint(*word_len))))
+    return "".join(out)
+
+
+def _property_text(rng: random.Random, kind: str) -> str:
+    if kind == "ja":
+        return _words(rng, _JA, rng.randint(1, 4), (1, 12), [" ", "\u3000", "、"])
+    if kind == "fullwidth":
+        return _words(rng, _FULLWIDTH + _JA[:40], rng.randint(1, 4), (1, 8), [" ", "\u3000"])
+    if kind == "emoji":
+        return _words(rng, _EMOJI + _ASCII + _JA[:30], rng.randint(1, 5), (1, 6), [" ", "\u200d"])
+    if kind == "combining":
+        base = _ASCII + _JA[:20]
+        return "".join(
+            rng.choice(base) + "".join(rng.choices(_COMBINING, k=rng.randint(0, 2))) for _ in range(rng.randint(1, 12))
+        )
+    if kind == "mixed":
+        return _words(rng, _ALL, rng.randint(1, 6), (1, 10), _SPACES)
+    if kind == "spaces":
+        return _words(rng, _ASCII + _JA, rng.randint(1, 5), (1, 6), _SPACES)
+    if kind == "empty":
+        return rng.choice(["", "", " ", "\u3000", "\x1c\x1f", "\xa0", "。", "😀"])
+    if kind == "latin1":
+        return _words(rng, _LATIN1 + _ASCII, rng.randint(1, 5), (1, 8), [" ", "\xa0"])
+    if kind == "punct":
+        return "".join(rng.choices(_PUNCT + _SPACES, k=rng.randint(1, 15)))
+    if kind == "long":
+        # lengths across the 64- and 128-code-point word boundaries of the bit-parallel LCS
+        n = rng.choice([62, 63, 64, 65, 66, 127, 128, 129, 130, 190, 256, rng.randint(64, 400)])
+        pool = rng.choice([_ASCII, _JA, _ALL, list("ab"), list("あい う")])
+        return "".join(rng.choices(pool, k=n))
+    raise AssertionError(kind)
+
+
+_KINDS = [
+    *("ja", "ja", "fullwidth", "emoji", "combining", "mixed", "mixed"),
+    *("spaces", "empty", "latin1", "punct", "long", "long"),
+]
+
+
+def _one_edit(rng: random.Random, s: str) -> str:
+    chars = list(s)
+    op = rng.randrange(3) if chars else 0
+    pos = rng.randrange(len(chars) + 1) if op == 0 else rng.randrange(len(chars))
+    if op == 0:
+        chars.insert(pos, rng.choice(_ALL))
+    elif op == 1:
+        del chars[pos]
+    else:
+        chars[pos] = rng.choice(_ALL)
+    return "".join(chars)
+
+
+def _property_pairs(n: int) -> list[tuple[str, str]]:
+    rng = random.Random(SEED + 1)
+    pairs = []
+    for i in range(n):
+        a = _property_text(rng, rng.choice(_KINDS))
+        r = i % 10
+        if r < 4:
+            b = _one_edit(rng, a)  # near-duplicate
+        elif r < 5:
+            b = a
+        elif r < 6:
+            b = " ".join(reversed(a.split()))  # same tokens, other order
+        else:
+            b = _property_text(rng, rng.choice(_KINDS))
+        pairs.append((a, b) if rng.random() < 0.5 else (b, a))
+    return pairs
+
+
+def test_property_100k_pairs_match_fuzzywuzzy(fuzz):
+    """char_f1 and char_f1_batch equal fuzzywuzzy on 100,000 seeded random and adversarial pairs."""
+    pairs = _property_pairs(N_PROPERTY)
+    kinds = {k: 0 for k in ("crosses 64", "crosses 128", "empty side", "latin-1", "zwj")}
+    want = []
+    for a, b in pairs:
+        want.append(fuzz.token_sort_ratio(a, b) / 100.0)
+        longest = max(len(a), len(b))
+        kinds["crosses 64"] += longest > 64
+        kinds["crosses 128"] += longest > 128
+        kinds["empty side"] += not a or not b
+        kinds["latin-1"] += any("\x80" <= c <= "\xff" for c in a + b)
+        kinds["zwj"] += "\u200d" in a + b
+    assert all(count >= 1000 for count in kinds.values()), kinds
+    char_f1 = ns.char_f1
+    mismatches = [(a, b, got, w) for (a, b), w in zip(pairs, want, strict=True) if (got := char_f1(a, b)) != w]
+    assert not mismatches, f"{len(mismatches)}/{len(pairs)} char_f1 mismatches, first: {mismatches[:5]!r}"
+    batch = ns.char_f1_batch([a for a, _ in pairs], [b for _, b in pairs])
+    bad = [(pairs[i], got, w) for i, (got, w) in enumerate(zip(batch, want, strict=True)) if got != w]
+    assert not bad, f"{len(bad)}/{len(pairs)} char_f1_batch mismatches, first: {bad[:5]!r}"
 
 
 def test_rounding_grid_matches_levenshtein_ratio():
