@@ -1,0 +1,201 @@
+"""BFCL single-turn AST checking: nejumi_scorers vs the Python port of upstream.
+
+Inputs: the single-turn golden items (shared/golden/bfcl.*, with their function docs and
+possible answers from shared/data/bfcl), cycled and mutated with a seeded RNG (value
+swaps, inserted/deleted characters, stripped brackets, <think> prefixes, fences).
+Java / JavaScript items are included only when the reference can parse them
+(`tree_sitter` 0.21 importable). The reference is `rust/scorers/tests/bfcl_reference.py`
+(upstream's `ast.parse`-based decoder and `ast_checker`), given each item's parsed docs and
+possible answer (Python objects, loaded once). nejumi gets the same once per distinct item:
+a `BfclItem` from `bfcl_prepare` (timed: `BfclItem.check` per item from Python, and
+`bfcl_check_prepared_batch`), and, for comparison, the JSON strings that `bfcl_check` /
+`bfcl_check_batch` parse on every call. All four must give the reference's verdicts
+(checked before timing); each time is the best of 3 runs. Needs the shared data:
+`$NEJUMI_SHARED_DIR` or `<repo>/../shared`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from collections import defaultdict
+from pathlib import Path
+
+import bfcl_reference as ref
+from timing import Comparison, best_time
+
+import nejumi_scorers as ns
+
+CATEGORIES = (
+    "simple",
+    "multiple",
+    "java",
+    "javascript",
+    "irrelevance",
+    "live_simple",
+    "live_multiple",
+    "live_irrelevance",
+    "live_relevance",
+)
+SNIPPETS = [
+    "1", "-5", "1e3", "0x1F", "True", "None", "'x'", "(1,)", "[1, 2]", "{'a': 1}", "x", "a.b",
+    "f(1)", "g(k=1)", "1+2", "not 1", "'a'*2", "x[0]", "new int[]{1, 2}", "true", "3.5f",
+]  # fmt: skip
+
+
+def _shared_dir() -> Path | None:
+    env = os.environ.get("NEJUMI_SHARED_DIR")
+    if env:
+        return Path(env)
+    ws = os.environ.get("BUILD_WORKSPACE_DIRECTORY")
+    if ws:
+        return Path(ws).parent / "shared"
+    for parent in Path(__file__).resolve().parents:
+        if (parent / "WORKSPACE").is_file():
+            return parent.parent / "shared"
+    return None
+
+
+def _jsonl(path: Path) -> list:
+    with path.open(encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def _rows(shared: Path) -> list[dict]:
+    data = shared / "data" / "bfcl" / "bfcl"
+    outputs = {p["id"]: p["output"] for p in _jsonl(shared / "golden" / "bfcl.predictions.jsonl")}
+    rows = []
+    for item in _jsonl(shared / "golden" / "bfcl.items.jsonl"):
+        category = item["task"]
+        if category not in CATEGORIES or (category in ("java", "javascript") and not ref.HAVE_TREE_SITTER):
+            continue
+        docs = {e["id"]: e["function"] for e in _jsonl(data / f"BFCL_v3_{category}.json")}
+        answer_file = data / "possible_answer" / f"BFCL_v3_{category}.json"
+        answers = {e["id"]: e["ground_truth"] for e in _jsonl(answer_file)} if answer_file.exists() else {}
+        rows.append(
+            {
+                "category": category,
+                "output": outputs[item["id"]],
+                "functions": docs[item["id"]],
+                "possible_answer": answers.get(item["id"]),
+            }
+        )
+    return rows
+
+
+def _mutate(text: str, rng: random.Random) -> str:
+    op = rng.randrange(6)
+    if op == 0:
+        return text
+    if op == 1:
+        eqs = [i for i, c in enumerate(text) if c == "="]
+        if eqs:
+            i = rng.choice(eqs) + 1
+            j = i
+            while j < len(text) and text[j] not in ",)":
+                j += 1
+            return text[:i] + rng.choice(SNIPPETS) + text[j:]
+        return text
+    pos = rng.randint(0, len(text))
+    if op == 2:
+        return text[:pos] + rng.choice("[](),'=- \n") + text[pos:]
+    if op == 3:
+        return text[:pos] + text[pos + 1 :]
+    if op == 4:
+        return "<think>\nplan\n</think>\n\n" + text
+    return "```\n" + text.strip("[]") + "\n```"
+
+
+def _reference(row: dict, output: str):
+    try:
+        return tuple(ref.check(row["category"], output, row["functions"], row["possible_answer"]))
+    except Exception as exc:
+        return ("raises", type(exc).__name__)
+
+
+def run(n: int, seed: int) -> list[Comparison]:
+    shared = _shared_dir()
+    if shared is None or not (shared / "golden" / "bfcl.items.jsonl").is_file():
+        print(f"bfcl: skipped (no shared data at {shared}; set NEJUMI_SHARED_DIR)")
+        return []
+    rows = _rows(shared)
+    if not ref.HAVE_TREE_SITTER:
+        print("bfcl: tree_sitter not importable; java/javascript items left out of the timed set")
+    # Per distinct item, once: JSON for bfcl_check, a BfclItem for the prepared API. The
+    # reference already holds the parsed docs / answers (json.loads done once as well).
+    for row in rows:
+        pa = row["possible_answer"]
+        row["functions_json"] = json.dumps(row["functions"])
+        row["answer_json"] = None if pa is None else json.dumps(pa)
+        row["prepared"] = ns.bfcl_prepare(row["category"], row["functions_json"], row["answer_json"])
+    rng = random.Random(seed)
+    items = []
+    for i in range(n):
+        row = rows[i % len(rows)]
+        items.append((row, _mutate(row["output"], rng)))
+
+    expected = [_reference(row, out) for row, out in items]
+    usable = [k for k, e in enumerate(expected) if e[0] != "raises"]
+    items = [items[k] for k in usable]
+    expected = [expected[k] for k in usable]
+    prepared = [row["prepared"] for row, _ in items]
+    outputs = [out for _, out in items]
+
+    def verify(name: str, got: list) -> None:
+        bad = [(outputs[k], got[k], expected[k]) for k in range(len(items)) if tuple(got[k]) != expected[k]]
+        if bad:
+            raise AssertionError(f"bfcl: {name}: {len(bad)} verdicts differ from the reference, first: {bad[:3]}")
+
+    verify("BfclItem.check", [item.check(out) for item, out in zip(prepared, outputs, strict=True)])
+    verify("bfcl_check_prepared_batch", ns.bfcl_check_prepared_batch(prepared, outputs))
+    verify("bfcl_check", [ns.bfcl_check(r["category"], out, r["functions_json"], r["answer_json"]) for r, out in items])
+
+    by_category: dict[str, list[int]] = defaultdict(list)
+    for k, (row, _) in enumerate(items):
+        by_category[row["category"]].append(k)
+    batches = [
+        (
+            category,
+            [outputs[k] for k in ks],
+            [items[k][0]["functions_json"] for k in ks],
+            [items[k][0]["answer_json"] for k in ks],
+        )
+        for category, ks in by_category.items()
+    ]
+    got: list = [None] * len(items)
+    for (category, outs, fs, pas), ks in zip(batches, by_category.values(), strict=True):
+        for k, v in zip(ks, ns.bfcl_check_batch(category, outs, fs, pas), strict=True):
+            got[k] = v
+    verify("bfcl_check_batch", got)
+
+    def reference():
+        check = ref.check
+        for row, out in items:
+            check(row["category"], out, row["functions"], row["possible_answer"])
+
+    def prepared_single():
+        for item, out in zip(prepared, outputs, strict=True):
+            item.check(out)
+
+    def prepared_batch():
+        ns.bfcl_check_prepared_batch(prepared, outputs)
+
+    def json_single():
+        check = ns.bfcl_check
+        for row, out in items:
+            check(row["category"], out, row["functions_json"], row["answer_json"])
+
+    def json_batch():
+        for category, outs, fs, pas in batches:
+            ns.bfcl_check_batch(category, outs, fs, pas)
+
+    ref_s = best_time(reference)
+    m = len(items)
+    name = "bfcl_reference.check"
+    return [
+        Comparison("BfclItem.check (per item)", m, best_time(prepared_single), name, ref_s),
+        Comparison("bfcl_check_prepared_batch", m, best_time(prepared_batch), name, ref_s),
+        Comparison("bfcl_check (JSON per call)", m, best_time(json_single), name, ref_s),
+        Comparison("bfcl_check_batch (JSON per call)", m, best_time(json_batch), name, ref_s),
+    ]
