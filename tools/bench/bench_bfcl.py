@@ -27,17 +27,7 @@ from timing import Comparison, best_time
 
 import nejumi_scorers as ns
 
-CATEGORIES = (
-    "simple",
-    "multiple",
-    "java",
-    "javascript",
-    "irrelevance",
-    "live_simple",
-    "live_multiple",
-    "live_irrelevance",
-    "live_relevance",
-)
+CATEGORIES = ref.SINGLE_TURN_CATEGORIES
 SNIPPETS = [
     "1", "-5", "1e3", "0x1F", "True", "None", "'x'", "(1,)", "[1, 2]", "{'a': 1}", "x", "a.b",
     "f(1)", "g(k=1)", "1+2", "not 1", "'a'*2", "x[0]", "new int[]{1, 2}", "true", "3.5f",

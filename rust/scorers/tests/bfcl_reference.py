@@ -24,6 +24,19 @@ from __future__ import annotations
 import ast
 import re
 
+# The single-turn categories this checker scores (multi-turn has its own checker).
+SINGLE_TURN_CATEGORIES = (
+    "simple",
+    "multiple",
+    "java",
+    "javascript",
+    "irrelevance",
+    "live_simple",
+    "live_multiple",
+    "live_irrelevance",
+    "live_relevance",
+)
+
 try:  # optional: only the Java / JavaScript categories need it
     import tree_sitter_java
     import tree_sitter_javascript

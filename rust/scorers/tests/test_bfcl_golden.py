@@ -23,17 +23,7 @@ from _shared import require_shared_dir
 
 import nejumi_scorers as ns
 
-CATEGORIES = (
-    "simple",
-    "multiple",
-    "java",
-    "javascript",
-    "irrelevance",
-    "live_simple",
-    "live_multiple",
-    "live_irrelevance",
-    "live_relevance",
-)
+CATEGORIES = ref.SINGLE_TURN_CATEGORIES
 N_MUTATIONS = 4000
 
 
