@@ -49,6 +49,14 @@ class ModelSpec:
             backend_config = cfg.get_mapping("llamacpp")
         elif api in ("vllm", "vllm-docker"):
             backend_config = cfg.get_mapping("vllm")
+            template = cfg.get_str("vllm.chat_template")
+            if template and template.endswith(".jinja"):
+                # Upstream configs name template files relative to the config; the service
+                # runs elsewhere, so hand it an absolute path.
+                path = cfg.get_path("vllm.chat_template")
+                if path is None or not path.is_file():
+                    raise cfg.error("vllm.chat_template", f"template file not found: {path}")
+                backend_config["chat_template"] = str(path)
             num_gpus = cfg.get_int("num_gpus", minimum=1)
             if num_gpus is not None:
                 backend_config.setdefault("tensor_parallel_size", num_gpus)

@@ -81,6 +81,22 @@ def test_vllm_section_and_num_gpus_reach_the_backend(tmp_path: Path, base: Path)
     assert spec.model_id == "vllm:Qwen/Qwen3-8B"
 
 
+def test_vllm_chat_template_file_resolves_against_the_config(tmp_path: Path, base: Path) -> None:
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "qwen.jinja").write_text("{{ messages }}", encoding="utf-8")
+    model = write(
+        tmp_path / "m.yaml",
+        "api: vllm\nmodel:\n  pretrained_model_name_or_path: m\nvllm:\n  chat_template: templates/qwen.jinja\n",
+    )
+    spec = ModelSpec.from_config(load_config(model, base_config=base))
+    assert spec.backend_config["chat_template"] == str((tmp_path / "templates" / "qwen.jinja").resolve())
+    missing = write(
+        tmp_path / "n.yaml", "api: vllm\nmodel:\n  pretrained_model_name_or_path: m\nvllm:\n  chat_template: no.jinja\n"
+    )
+    with pytest.raises(ConfigError, match=r"vllm\.chat_template: template file not found"):
+        ModelSpec.from_config(load_config(missing, base_config=base))
+
+
 def test_failure_mode_is_validated(tmp_path: Path, base: Path) -> None:
     model = write(tmp_path / "m.yaml", "error_handling:\n  request_failure:\n    mode: sometimes\n")
     with pytest.raises(ConfigError, match=r"error_handling\.request_failure\.mode: must be one of hard, soft"):
