@@ -201,7 +201,3 @@ def test_bad_arguments():
     # lone surrogates never reach Rust as such, and never change a verdict
     assert ns.arc_parse_grid("\ud800[[1]]") == [[1]]
     assert ns.arc_parse_grid('[["\ud800"]]') is None
-
-
-if __name__ == "__main__":
-    raise SystemExit(pytest.main([__file__, "-q", "-p", "no:cacheprovider"]))

@@ -269,7 +269,3 @@ def test_decode_ast_json():
         ns.bfcl_decode_ast("not a call", "Python")
     with pytest.raises(ValueError):
         ns.bfcl_check("multi_turn_base", "", "[]", None)
-
-
-if __name__ == "__main__":
-    raise SystemExit(pytest.main([__file__, "-v"]))

@@ -156,7 +156,3 @@ def test_stale_jhumaneval_char_f1():
         expected = _gold(shared, "jhumaneval", str(r["id"]))
         got = ns.char_f1(str([r["extracted_code"]]), str([expected]))
         assert got == float(r["value"]), (r["id"], r["metric"], got, r["value"])
-
-
-if __name__ == "__main__":
-    raise SystemExit(pytest.main([__file__, "-q", "-p", "no:cacheprovider"]))

@@ -300,7 +300,3 @@ def test_rounding_grid_matches_levenshtein_ratio():
                 b = "x" * common + "b" * (lb - common)
                 want = round(100 * lev.ratio(a, b))
                 assert ns.token_sort_ratio(a, b) == want, (a, b)
-
-
-if __name__ == "__main__":
-    raise SystemExit(pytest.main([__file__, "-q", "-p", "no:cacheprovider"]))

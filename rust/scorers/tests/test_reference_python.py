@@ -207,7 +207,3 @@ def test_api_surface():
     assert expected <= set(dir(ns))
     assert ns.UNICODE_VERSION == "14.0.0"
     assert sys.version_info >= (3, 9)
-
-
-if __name__ == "__main__":
-    raise SystemExit(pytest.main([__file__, "-q", "-p", "no:cacheprovider"]))
