@@ -60,17 +60,10 @@ class Store:
             (key, json.dumps(value, ensure_ascii=False)),
         )
 
-    def get_meta(self, key: str) -> object | None:
-        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return json.loads(row[0]) if row else None
-
     def completed_response(self, key: str) -> types_pb2.Response | None:
         """The stored answer of a request that succeeded, if any."""
         row = self._db.execute("SELECT response FROM responses WHERE key = ? AND failed = 0", (key,)).fetchone()
         return types_pb2.Response.FromString(row[0]) if row else None
-
-    def completed_keys(self) -> set[str]:
-        return {row[0] for row in self._db.execute("SELECT key FROM responses WHERE failed = 0")}
 
     def put_response(
         self,

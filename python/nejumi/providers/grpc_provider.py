@@ -113,12 +113,6 @@ class GrpcProvider:
         self._metadata: tuple[tuple[str, str], ...] = (("authorization", f"Bearer {token}"),) if token else ()
         self._stream: _Stream | None = None
 
-    async def model_info(self) -> inference_pb2.ModelInfoResponse:
-        try:
-            return await self._stub.ModelInfo(inference_pb2.ModelInfoRequest(), metadata=self._metadata, timeout=30)
-        except grpc.aio.AioRpcError as err:
-            raise status_error(err.code(), err.details() or "ModelInfo failed") from None
-
     async def generate(self, request_id: str, sample: types_pb2.Sample) -> types_pb2.Response:
         if self._stream is None or not self._stream.alive:
             self._stream = _Stream(self._stub, self._metadata)
