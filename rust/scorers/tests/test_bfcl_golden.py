@@ -3,8 +3,9 @@
 
 * every single-turn golden item: same valid flag and same ``error_type``;
 * the per-category ``accuracy`` keys of ``bfcl.expected.json``;
-* Rust == reference on the golden items and on seeded random mutations of their outputs
-  (Java / JavaScript only where ``tree_sitter`` 0.21 is importable);
+* Rust == reference on the golden items and on seeded random mutations of their outputs,
+  Java / JavaScript included (the reference parses them with the same ``tree_sitter`` 0.21
+  grammars as upstream, pinned in requirements.lock);
 * the prepared API (``bfcl_prepare`` / ``BfclItem.check`` / ``bfcl_check_prepared_batch``)
   == ``bfcl_check`` on every golden item and on the mutations.
 """
@@ -197,10 +198,16 @@ def mutate(text: str, rng: random.Random) -> str:
     return text
 
 
+def test_reference_has_tree_sitter():
+    # Without it the Java / JavaScript cross-check below would silently shrink.
+    assert ref.HAVE_TREE_SITTER, "tree_sitter 0.21 with its Java/JavaScript grammars is not importable"
+
+
 def test_rust_matches_reference_on_mutations():
     rows = load_golden()
     rng = random.Random(20240607)
     compared = 0
+    compared_by_language: dict[str, int] = defaultdict(int)
     mismatches = []
     for _ in range(N_MUTATIONS):
         row = rng.choice(rows)
@@ -213,11 +220,18 @@ def test_rust_matches_reference_on_mutations():
         if prepared_got != got:
             mismatches.append((row["id"], output, "prepared", prepared_got, got))
         compared += 1
+        compared_by_language[ns_language(row["category"])] += 1
         ok = got[0] == "raises" if want[0] == "raises" else got == tuple(want)
         if not ok:
             mismatches.append((row["id"], output, got, want))
     assert compared > N_MUTATIONS // 2
+    languages = ("Python", "Java", "JavaScript")
+    assert min(compared_by_language.get(lang, 0) for lang in languages) > 100, compared_by_language
     assert not mismatches, f"{len(mismatches)} mismatches, first: {mismatches[:5]}"
+
+
+def ns_language(category: str) -> str:
+    return "JavaScript" if "javascript" in category else "Java" if "java" in category else "Python"
 
 
 def test_prepared_matches_check_on_golden():
