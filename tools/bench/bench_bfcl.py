@@ -3,14 +3,15 @@
 Inputs: the single-turn golden items (shared/golden/bfcl.*, with their function docs and
 possible answers from shared/data/bfcl), cycled and mutated with a seeded RNG (value
 swaps, inserted/deleted characters, stripped brackets, <think> prefixes, fences).
-Java / JavaScript items are included only when the reference can parse them
-(`tree_sitter` 0.21 importable). The reference is `rust/scorers/tests/bfcl_reference.py`
+Python-syntax categories and Java / JavaScript ones are timed separately: for the latter
+both sides spend nearly all their time in the same tree-sitter C parser (Java / JavaScript
+need `tree_sitter` 0.21 importable for the reference). The reference is `rust/scorers/tests/bfcl_reference.py`
 (upstream's `ast.parse`-based decoder and `ast_checker`), given each item's parsed docs and
 possible answer (Python objects, loaded once). nejumi gets the same once per distinct item:
 a `BfclItem` from `bfcl_prepare` (timed: `BfclItem.check` per item from Python, and
-`bfcl_check_prepared_batch`), and, for comparison, the JSON strings that `bfcl_check` /
-`bfcl_check_batch` parse on every call. All four must give the reference's verdicts
-(checked before timing); each time is the best of 3 runs. Needs the shared data:
+`bfcl_check_prepared_batch`), and, for comparison, the JSON strings that `bfcl_check`
+parses on every call. All must give the reference's verdicts (checked before timing; also
+`bfcl_check_batch`); each time is the best of 3 runs. Needs the shared data:
 `$NEJUMI_SHARED_DIR` or `<repo>/../shared`.
 """
 
@@ -159,33 +160,42 @@ def run(n: int, seed: int) -> list[Comparison]:
             got[k] = v
     verify("bfcl_check_batch", got)
 
-    def reference():
-        check = ref.check
-        for row, out in items:
-            check(row["category"], out, row["functions"], row["possible_answer"])
+    def language_of(k: int) -> str:
+        category = items[k][0]["category"]
+        return "java/javascript" if "java" in category else "python"
 
-    def prepared_single():
-        for item, out in zip(prepared, outputs, strict=True):
-            item.check(out)
+    comparisons = []
+    for group in ("python", "java/javascript"):
+        ks = [k for k in range(len(items)) if language_of(k) == group]
+        if not ks:
+            continue
+        g_items = [items[k] for k in ks]
+        g_prepared = [prepared[k] for k in ks]
+        g_outputs = [outputs[k] for k in ks]
 
-    def prepared_batch():
-        ns.bfcl_check_prepared_batch(prepared, outputs)
+        def reference(g_items=g_items):
+            check = ref.check
+            for row, out in g_items:
+                check(row["category"], out, row["functions"], row["possible_answer"])
 
-    def json_single():
-        check = ns.bfcl_check
-        for row, out in items:
-            check(row["category"], out, row["functions_json"], row["answer_json"])
+        def prepared_single(g_prepared=g_prepared, g_outputs=g_outputs):
+            for item, out in zip(g_prepared, g_outputs, strict=True):
+                item.check(out)
 
-    def json_batch():
-        for category, outs, fs, pas in batches:
-            ns.bfcl_check_batch(category, outs, fs, pas)
+        def prepared_batch(g_prepared=g_prepared, g_outputs=g_outputs):
+            ns.bfcl_check_prepared_batch(g_prepared, g_outputs)
 
-    ref_s = best_time(reference)
-    m = len(items)
-    name = "bfcl_reference.check"
-    return [
-        Comparison("BfclItem.check (per item)", m, best_time(prepared_single), name, ref_s),
-        Comparison("bfcl_check_prepared_batch", m, best_time(prepared_batch), name, ref_s),
-        Comparison("bfcl_check (JSON per call)", m, best_time(json_single), name, ref_s),
-        Comparison("bfcl_check_batch (JSON per call)", m, best_time(json_batch), name, ref_s),
-    ]
+        def json_single(g_items=g_items):
+            check = ns.bfcl_check
+            for row, out in g_items:
+                check(row["category"], out, row["functions_json"], row["answer_json"])
+
+        ref_s = best_time(reference)
+        name = f"bfcl_reference.check ({group})"
+        m = len(ks)
+        comparisons += [
+            Comparison(f"BfclItem.check ({group})", m, best_time(prepared_single), name, ref_s),
+            Comparison(f"bfcl_check_prepared_batch ({group})", m, best_time(prepared_batch), name, ref_s),
+            Comparison(f"bfcl_check JSON/call ({group})", m, best_time(json_single), name, ref_s),
+        ]
+    return comparisons

@@ -1,15 +1,14 @@
 //! Thin pyo3 layer: argument conversion, error mapping and GIL release only.
 
-use std::borrow::Cow;
-
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 
 use crate::{control, fuzz, normalize, robust};
 
-fn text<'a>(s: &'a Bound<'_, PyString>, arg: &str) -> PyResult<Cow<'a, str>> {
-    s.to_cow()
+/// The UTF-8 text of `s`, borrowed from the string object (CPython caches it there).
+fn text<'a>(s: &'a Bound<'_, PyString>, arg: &str) -> PyResult<&'a str> {
+    s.to_str()
         .map_err(|e| PyValueError::new_err(format!("{arg}: not valid Unicode text: {e}")))
 }
 
@@ -17,7 +16,7 @@ fn texts(items: &[Bound<'_, PyString>], arg: &str) -> PyResult<Vec<String>> {
     items
         .iter()
         .enumerate()
-        .map(|(i, s)| text(s, &format!("{arg}[{i}]")).map(Cow::into_owned))
+        .map(|(i, s)| text(s, &format!("{arg}[{i}]")).map(str::to_owned))
         .collect()
 }
 
@@ -35,8 +34,8 @@ fn check_same_len(a: usize, b: usize, what: &str) -> PyResult<()> {
 #[pyfunction]
 fn text_formatter(raw: &Bound<'_, PyString>, task: &Bound<'_, PyString>) -> PyResult<String> {
     Ok(normalize::text_formatter(
-        &text(raw, "raw")?,
-        &text(task, "task")?,
+        text(raw, "raw")?,
+        text(task, "task")?,
     ))
 }
 
@@ -44,38 +43,35 @@ fn text_formatter(raw: &Bound<'_, PyString>, task: &Bound<'_, PyString>) -> PyRe
 #[pyfunction]
 fn normalize_prediction(raw: &Bound<'_, PyString>, task: &Bound<'_, PyString>) -> PyResult<String> {
     Ok(normalize::normalize_prediction(
-        &text(raw, "raw")?,
-        &text(task, "task")?,
+        text(raw, "raw")?,
+        text(task, "task")?,
     ))
 }
 
 /// Gold answer normalisation: NFKC (Unicode 14.0.0, as CPython 3.11).
 #[pyfunction]
 fn normalize_reference(s: &Bound<'_, PyString>) -> PyResult<String> {
-    Ok(normalize::normalize_reference(&text(s, "s")?))
+    Ok(normalize::normalize_reference(text(s, "s")?))
 }
 
 /// 1.0 if pred == gold else 0.0.
 #[pyfunction]
 fn exact_match(pred: &Bound<'_, PyString>, gold: &Bound<'_, PyString>) -> PyResult<f64> {
-    Ok(crate::exact_match(
-        &text(pred, "pred")?,
-        &text(gold, "gold")?,
-    ))
+    Ok(crate::exact_match(text(pred, "pred")?, text(gold, "gold")?))
 }
 
 /// 1.0 if float(pred) == float(gold) else 0.0; unparsable → 0.0.
 #[pyfunction]
 fn exact_match_figure(pred: &Bound<'_, PyString>, gold: &Bound<'_, PyString>) -> PyResult<f64> {
     Ok(crate::exact_match_figure(
-        &text(pred, "pred")?,
-        &text(gold, "gold")?,
+        text(pred, "pred")?,
+        text(gold, "gold")?,
     ))
 }
 
 /// Appends the code points of `s` to `out`, as CPython stores them (lone surrogates
 /// included; the scorer rejects them). `PyUnicode_AsUCS4` copies without the UTF-8
-/// round trip (a `bytes` object per string) that `to_cow` needs under the abi3-py39 API.
+/// round trip: `char_f1` works on code points.
 fn push_code_points(s: &Bound<'_, PyString>, out: &mut Vec<u32>) -> PyResult<()> {
     let ptr = s.as_ptr();
     // SAFETY: `ptr` is a live `str` object and the GIL is held (we have a `Bound`).
@@ -124,7 +120,7 @@ fn char_f1(pred: &Bound<'_, PyString>, gold: &Bound<'_, PyString>) -> PyResult<f
 /// fuzzywuzzy.fuzz.token_sort_ratio(a, b) as an int in 0..=100.
 #[pyfunction]
 fn token_sort_ratio(a: &Bound<'_, PyString>, b: &Bound<'_, PyString>) -> PyResult<u32> {
-    Ok(fuzz::token_sort_ratio(&text(a, "a")?, &text(b, "b")?))
+    Ok(fuzz::token_sort_ratio(text(a, "a")?, text(b, "b")?))
 }
 
 /// char_f1 over two equally long lists; releases the GIL.
@@ -190,7 +186,7 @@ fn normalize_prediction_batch(
     task: &Bound<'_, PyString>,
 ) -> PyResult<Vec<String>> {
     let raws = texts(&raws, "raws")?;
-    let task = text(task, "task")?.into_owned();
+    let task = text(task, "task")?.to_owned();
     Ok(py.detach(move || {
         raws.iter()
             .map(|r| normalize::normalize_prediction(r, &task))
@@ -201,20 +197,20 @@ fn normalize_prediction_batch(
 /// Jaster Control check: 1.0 / 0.0, or None for no_check tasks. Unknown task → ValueError.
 #[pyfunction]
 fn control_check(task: &Bound<'_, PyString>, pred: &Bound<'_, PyString>) -> PyResult<Option<f64>> {
-    control::control_check(&text(task, "task")?, &text(pred, "pred")?)
+    control::control_check(text(task, "task")?, text(pred, "pred")?)
         .map_err(|e| PyValueError::new_err(e.to_string()))
 }
 
 /// {"$":"A","&":"B","#":"C","@":"D"}.get(s, s)
 #[pyfunction]
 fn convert_symbol_choice(s: &Bound<'_, PyString>) -> PyResult<String> {
-    Ok(robust::convert_symbol_choice(&text(s, "s")?).to_owned())
+    Ok(robust::convert_symbol_choice(text(s, "s")?).to_owned())
 }
 
 /// {"B,C,D":"A","A,C,D":"B","A,B,D":"C","A,B,C":"D"}.get(s, s)
 #[pyfunction]
 fn convert_incorrect_choice(s: &Bound<'_, PyString>) -> PyResult<String> {
-    Ok(robust::convert_incorrect_choice(&text(s, "s")?).to_owned())
+    Ok(robust::convert_incorrect_choice(text(s, "s")?).to_owned())
 }
 
 /// JMMLU robustness score of one item (1.0 / 0.5 / 0.0).
@@ -225,9 +221,9 @@ fn robust_consistency(
     incorrect: &Bound<'_, PyString>,
 ) -> PyResult<f64> {
     Ok(robust::robust_consistency(
-        &text(normal, "normal")?,
-        &text(symbol, "symbol")?,
-        &text(incorrect, "incorrect")?,
+        text(normal, "normal")?,
+        text(symbol, "symbol")?,
+        text(incorrect, "incorrect")?,
     ))
 }
 

@@ -10,6 +10,7 @@
 
 pub mod checker;
 pub mod convert;
+pub mod fastcall;
 pub mod json;
 pub mod pyast;
 pub mod pyparse;
@@ -22,8 +23,6 @@ pub mod value;
 pub use checker::{Language, Verdict};
 pub use resolve::{Call, DecodeError};
 pub use value::Value;
-
-use std::sync::LazyLock;
 
 use treesit::TsOutput;
 
@@ -58,12 +57,20 @@ pub enum Decoded {
 /// `QwenHandler._parse_query_response_prompting`: the text after the last `</think>`,
 /// with leading newlines removed.
 pub fn strip_think(raw: &str) -> &str {
-    static THINK_END: LazyLock<memchr::memmem::FinderRev<'static>> =
-        LazyLock::new(|| memchr::memmem::FinderRev::new(b"</think>"));
-    match THINK_END.rfind(raw.as_bytes()) {
-        Some(i) => raw[i + "</think>".len()..].trim_start_matches('\n'),
-        None => raw,
+    // Scan back over the `>` bytes (SIMD) and test each for the tag: much cheaper than a
+    // general substring search on the short outputs this sees.
+    const TAG: &[u8] = b"</think>";
+    let bytes = raw.as_bytes();
+    for gt in memchr::memrchr_iter(b'>', bytes) {
+        let start = (gt + 1).saturating_sub(TAG.len());
+        if gt + 1 >= TAG.len() && bytes.get(start..=gt) == Some(TAG) {
+            return raw
+                .get(gt + 1..)
+                .unwrap_or_default()
+                .trim_start_matches('\n');
+        }
     }
+    raw
 }
 
 /// `default_decode_ast_prompting(result, language)`.
@@ -229,6 +236,55 @@ impl Prepared {
     pub fn check(&self, raw_output: &str) -> Result<Verdict, BfclError> {
         check_category(self.category, raw_output, &self.item)
     }
+}
+
+/// Items per thread below which a batch is not worth splitting (an item takes ~1-5 µs,
+/// Java / JavaScript ones ~100 µs).
+const ITEMS_PER_THREAD: usize = 1024;
+
+/// `items[i].check(outputs[i])` for every `i`, on all cores for large batches. The error
+/// is the first by index, with that index.
+pub fn check_prepared_batch<P: std::ops::Deref<Target = Prepared> + Sync>(
+    items: &[P],
+    outputs: &[&str],
+) -> Result<Vec<Verdict>, (usize, BfclError)> {
+    let score =
+        |first: usize, items: &[P], outputs: &[&str]| -> Result<Vec<Verdict>, (usize, BfclError)> {
+            items
+                .iter()
+                .zip(outputs)
+                .enumerate()
+                .map(|(k, (item, out))| item.check(out).map_err(|e| (first + k, e)))
+                .collect()
+        };
+    let n = items.len().min(outputs.len());
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let threads = cores.min(n / ITEMS_PER_THREAD).max(1);
+    if threads == 1 {
+        return score(0, items, outputs);
+    }
+    let chunk = n.div_ceil(threads);
+    let parts: Vec<Result<Vec<Verdict>, (usize, BfclError)>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .zip(outputs.chunks(chunk))
+            .enumerate()
+            .map(|(k, (it, out))| scope.spawn(move || score(k * chunk, it, out)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| match h.join() {
+                Ok(r) => r,
+                Err(payload) => std::panic::resume_unwind(payload),
+            })
+            .collect()
+    });
+    // Chunks are in index order: the first error is the first by index.
+    let mut verdicts = Vec::with_capacity(n);
+    for part in parts {
+        verdicts.extend(part?);
+    }
+    Ok(verdicts)
 }
 
 /// Score one single-turn item: `(valid, error_type)`.

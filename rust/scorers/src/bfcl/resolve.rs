@@ -4,6 +4,7 @@
 
 use num_bigint::BigInt;
 
+use super::fastcall;
 use super::pyast::{unparse, BinOp, Expr, UnOp};
 use super::pyparse::parse_eval;
 use super::value::{dict_insert, Value};
@@ -28,6 +29,15 @@ fn fail<T>(msg: impl Into<String>) -> RResult<T> {
 /// `ast_parse(input_str, "Python")`.
 pub fn ast_parse_python(input: &str) -> RResult<Vec<Call>> {
     let cleaned = input.trim_matches(|c| c == '[' || c == ']' || c == '\'');
+    if let Some(decoded) = fastcall::decode(cleaned) {
+        return decoded;
+    }
+    ast_parse_python_full(cleaned)
+}
+
+/// [`ast_parse_python`] by the full tokenizer, parser and resolver (`cleaned` is already
+/// stripped of `[`, `]` and `'` at both ends).
+pub fn ast_parse_python_full(cleaned: &str) -> RResult<Vec<Call>> {
     let body = parse_eval(cleaned).map_err(|e| DecodeError(format!("SyntaxError: {}", e.0)))?;
     match body {
         Expr::Call { .. } => Ok(vec![resolve_call(body)?]),
@@ -98,7 +108,7 @@ fn resolve_value_owned(e: Expr) -> RResult<Value> {
 }
 
 /// The call as the value of an outer parameter: `{name: {param: value}}`.
-fn call_value(c: Call) -> Value {
+pub(super) fn call_value(c: Call) -> Value {
     let inner = c
         .args
         .into_iter()

@@ -363,3 +363,153 @@ proptest! {
         }
     }
 }
+
+/// The fast decoder either agrees with the full tokenizer / parser / resolver or defers
+/// to it: a decoded input decodes to the same calls there, a certain failure fails there.
+fn assert_fast_agrees(src: &str) -> Result<(), TestCaseError> {
+    let cleaned = src.trim_matches(|c| c == '[' || c == ']' || c == '\'');
+    let full = resolve::ast_parse_python_full(cleaned);
+    match fastcall::decode(cleaned) {
+        None => {}
+        Some(Ok(calls)) => match &full {
+            Ok(want) => prop_assert_eq!(format!("{calls:?}"), format!("{want:?}"), "{:?}", cleaned),
+            Err(e) => {
+                return Err(TestCaseError::fail(format!(
+                    "{cleaned:?}: fast decoded, full failed: {e:?}"
+                )))
+            }
+        },
+        Some(Err(e)) => prop_assert!(
+            full.is_err(),
+            "{:?}: fast failed ({:?}), full gave {:?}",
+            cleaned,
+            e,
+            full
+        ),
+    }
+    Ok(())
+}
+
+const FAST_BASES: &[&str] = &[
+    "[math.gcd(num1=12, num2=18, xs=[1.0, 2.5e-3, -0.0], opts={'a': 'x', \"b\": None})]",
+    "f(a=True, b=False, c=None, d=x, e=[], f={}, g=-7, h=1E+5), g.h.i(k=[[1], {'z': [2.5]}])",
+    "f(1, 'two', x, a=g(k=1, m='v'), b={1: 'a', 1.0: 'b', True: 'c'}, c=0, d=00, e=01)",
+    "weather(city='東京', note=\"it's\", when='2024-01-01')",
+    "申し訳ありませんが、提供された関数ではこの質問に答えられません。",
+    "Sorry I cannot help with that.",
+    "{\"name\": \"f\", \"arguments\": {\"a\": [1, 2], \"b\": false}}",
+    "f(a=1),\ng(b=2)",
+    "f(a='x' 'y', b=1 if c else 2, c=not d, e=lambda: 1, f=a.b, g=a[1], h=(1, 2), i={1, 2})",
+];
+
+const FAST_EDITS: &[&str] = &[
+    "", "(", ")", "[", "]", "{", "}", "'", "\"", ",", "=", "==", "-", "1", "1.5", "e", "_", "x",
+    "\\", "\n", "\t", " ", "  ", "f'", "b'", "é", "、", "。", "①", "**", ":", ":=", "#", "lambda",
+    "for", "None", "True", "if", ".", "0x1", "1j", "1_0", "g(", "\r", "\r\n", "\u{0}", "'''",
+    "\"\"\"", "r'", "\\\n",
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2048))]
+
+    #[test]
+    fn fast_decoder_agrees_on_edits(
+        base in prop::sample::select(FAST_BASES.to_vec()),
+        edits in prop::collection::vec((0usize..200, prop::sample::select(FAST_EDITS.to_vec())), 0..5),
+    ) {
+        let mut s: Vec<char> = base.chars().collect();
+        for (pos, ins) in edits {
+            let p = pos % (s.len() + 1);
+            if ins.is_empty() {
+                if p < s.len() { s.remove(p); }
+            } else {
+                for (k, c) in ins.chars().enumerate() { s.insert(p + k, c); }
+            }
+        }
+        assert_fast_agrees(&s.into_iter().collect::<String>())?;
+    }
+
+    #[test]
+    fn fast_decoder_agrees_on_generated_calls(
+        calls in prop::collection::vec(call_strategy(), 1..4),
+        cut in 0usize..400,
+    ) {
+        let src = calls.iter().map(|(n, args)| format!(
+            "{}({})", n, args.iter().map(|(k, v)| format!("{k}={}", encode(v))).collect::<Vec<_>>().join(", ")
+        )).collect::<Vec<_>>().join(", ");
+        assert_fast_agrees(&src)?;
+        // Every prefix too: most are certain failures (unclosed brackets, strings).
+        let cut = src.char_indices().nth(cut % (src.chars().count() + 1)).map_or(src.len(), |(i, _)| i);
+        assert_fast_agrees(&src[..cut])?;
+    }
+
+    #[test]
+    fn fast_decoder_agrees_on_any_text(s in "\\PC{0,40}") {
+        assert_fast_agrees(&s)?;
+    }
+}
+
+#[test]
+fn fast_decoder_covers_the_common_shapes() {
+    for src in [
+        "math.gcd(num1=12, num2=18)",
+        "f(a=[1, 2], b={'k': -1.5}), g(c=None)",
+        "f(x, y=1)",
+        "f(a=g(k=1))",
+    ] {
+        assert!(matches!(fastcall::decode(src), Some(Ok(_))), "{src}");
+    }
+    for src in [
+        "",
+        "f(a=1",
+        "f(a='x)",
+        "f(a=[1)",
+        "f(a=)",
+        "I am sorry",
+        "申し訳ありません。",
+        "{'a': 1}",
+    ] {
+        assert!(matches!(fastcall::decode(src), Some(Err(_))), "{src}");
+    }
+    for src in [
+        "f(a=1+2)",
+        "f(a=0x1F)",
+        "f(a=(1,))",
+        "f(a='\\n')",
+        " f()",
+        "f(**k)",
+    ] {
+        assert!(fastcall::decode(src).is_none(), "{src}");
+    }
+}
+
+#[test]
+fn prepared_batch_matches_single_checks_and_names_the_first_error() {
+    let item = Prepared::new("simple", FUNCS, Some(ANSWER)).expect("valid item");
+    let outputs: Vec<String> = (0..5000)
+        .map(|i| format!("[math.gcd(num1={}, num2=18)]", i % 20))
+        .collect();
+    let refs: Vec<&str> = outputs.iter().map(String::as_str).collect();
+    let items: Vec<&Prepared> = vec![&item; refs.len()];
+    let batch = check_prepared_batch(&items, &refs).expect("no crash");
+    let single: Vec<Verdict> = refs
+        .iter()
+        .map(|o| item.check(o).expect("no crash"))
+        .collect();
+    assert_eq!(batch, single);
+    // Upstream raises on a doc type it does not know: the batch reports the first such index.
+    let bad = Prepared::new(
+        "simple",
+        r#"[{"name": "f", "parameters": {"type": "dict", "properties": {"a": {"type": "weird"}}, "required": ["a"]}}]"#,
+        Some(r#"[{"f": {"a": [1]}}]"#),
+    )
+    .expect("valid JSON");
+    let mut mixed: Vec<&Prepared> = vec![&item; 4000];
+    mixed[3100] = &bad;
+    mixed[3900] = &bad;
+    let outs = vec!["[f(a=1)]"; 4000];
+    match check_prepared_batch(&mixed, &outs) {
+        Err((i, BfclError::Crash(_))) => assert_eq!(i, 3100),
+        other => panic!("{other:?}"),
+    }
+}
