@@ -1,10 +1,11 @@
 //! Thin pyo3 layer for BFCL single-turn scoring ([`crate::bfcl`]).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
+use pyo3::types::PyTuple;
 
 use crate::bfcl::{self, BfclError, Language, Prepared, Verdict};
 
@@ -12,25 +13,58 @@ fn to_py_err(e: BfclError) -> PyErr {
     PyValueError::new_err(e.to_string())
 }
 
-type PyVerdict = (bool, Option<&'static str>);
+type PyVerdict = Py<PyTuple>;
 
-fn py_verdict(v: Verdict) -> PyVerdict {
-    (v.valid, v.error_type)
+/// The `(valid, error_type)` tuple of each distinct verdict, built once: there are only a
+/// few dozen, and handing out a new reference costs far less than building a tuple and a
+/// string per item.
+static VERDICT_TUPLES: Mutex<Vec<(Verdict, Py<PyTuple>)>> = Mutex::new(Vec::new());
+
+fn cached_verdict(
+    py: Python<'_>,
+    cache: &mut Vec<(Verdict, Py<PyTuple>)>,
+    v: Verdict,
+) -> PyResult<PyVerdict> {
+    if let Some((_, t)) = cache.iter().find(|(k, _)| *k == v) {
+        return Ok(t.clone_ref(py));
+    }
+    let valid = v.valid.into_pyobject(py)?.to_owned().into_any();
+    let error_type = v.error_type.into_pyobject(py)?.into_any();
+    let t = PyTuple::new(py, [valid, error_type])?.unbind();
+    cache.push((v, t.clone_ref(py)));
+    Ok(t)
+}
+
+fn py_verdicts(py: Python<'_>, vs: impl IntoIterator<Item = Verdict>) -> PyResult<Vec<PyVerdict>> {
+    let mut cache = VERDICT_TUPLES
+        .lock()
+        .map_err(|_| PyValueError::new_err("verdict cache poisoned"))?;
+    vs.into_iter()
+        .map(|v| cached_verdict(py, &mut cache, v))
+        .collect()
+}
+
+fn py_verdict(py: Python<'_>, v: Verdict) -> PyResult<PyVerdict> {
+    let mut cache = VERDICT_TUPLES
+        .lock()
+        .map_err(|_| PyValueError::new_err("verdict cache poisoned"))?;
+    cached_verdict(py, &mut cache, v)
 }
 
 /// `(valid, error_type)` for one single-turn item.
 #[pyfunction]
 #[pyo3(signature = (category, raw_output, functions_json, possible_answer_json=None))]
 fn bfcl_check(
+    py: Python<'_>,
     category: &str,
     raw_output: &str,
     functions_json: &str,
     possible_answer_json: Option<&str>,
 ) -> PyResult<PyVerdict> {
     // One item is too little work to be worth releasing the GIL.
-    bfcl::check_json(category, raw_output, functions_json, possible_answer_json)
-        .map(py_verdict)
-        .map_err(to_py_err)
+    let verdict = bfcl::check_json(category, raw_output, functions_json, possible_answer_json)
+        .map_err(to_py_err)?;
+    py_verdict(py, verdict)
 }
 
 /// `bfcl_check` over a batch (GIL released); errors name the failing index.
@@ -51,7 +85,7 @@ fn bfcl_check_batch(
             possible_answers_json.len()
         )));
     }
-    py.detach(|| {
+    let verdicts = py.detach(|| {
         raw_outputs
             .iter()
             .zip(&functions_json)
@@ -59,11 +93,11 @@ fn bfcl_check_batch(
             .enumerate()
             .map(|(i, ((raw, f), pa))| {
                 bfcl::check_json(category, raw, f, pa.as_deref())
-                    .map(py_verdict)
                     .map_err(|e| PyValueError::new_err(format!("item {i}: {e}")))
             })
-            .collect()
-    })
+            .collect::<PyResult<Vec<Verdict>>>()
+    })?;
+    py_verdicts(py, verdicts)
 }
 
 /// One dataset item (category, function docs, possible answer) parsed once; `check`
@@ -76,11 +110,9 @@ pub struct BfclItem {
 #[pymethods]
 impl BfclItem {
     /// `(valid, error_type)` for one model output; the same verdict as `bfcl_check`.
-    fn check(&self, raw_output: &str) -> PyResult<PyVerdict> {
-        self.inner
-            .check(raw_output)
-            .map(py_verdict)
-            .map_err(to_py_err)
+    fn check(&self, py: Python<'_>, raw_output: &str) -> PyResult<PyVerdict> {
+        let verdict = self.inner.check(raw_output).map_err(to_py_err)?;
+        py_verdict(py, verdict)
     }
 
     #[getter]
@@ -124,9 +156,10 @@ fn bfcl_check_prepared_batch(
     }
     let prepared: Vec<Arc<Prepared>> = items.iter().map(|b| Arc::clone(&b.get().inner)).collect();
     let outputs: Vec<&str> = raw_outputs.iter().map(|r| &**r).collect();
-    py.detach(|| bfcl::check_prepared_batch(&prepared, &outputs))
-        .map(|verdicts| verdicts.into_iter().map(py_verdict).collect())
-        .map_err(|(i, e)| PyValueError::new_err(format!("item {i}: {e}")))
+    let verdicts = py
+        .detach(|| bfcl::check_prepared_batch(&prepared, &outputs))
+        .map_err(|(i, e)| PyValueError::new_err(format!("item {i}: {e}")))?;
+    py_verdicts(py, verdicts)
 }
 
 /// The decoded calls as JSON (debugging); raises `ValueError` where upstream's decoder raises.

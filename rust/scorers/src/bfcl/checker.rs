@@ -218,13 +218,9 @@ fn type_checker(
     Ok(result)
 }
 
-/// `standardize_string(s) == std` without building the left side (ASCII `s`).
-fn standardizes_to(s: &str, std: &str) -> bool {
-    if !s.is_ascii() {
-        return standardize_string(s) == std;
-    }
-    let mut it = s
-        .bytes()
+/// The ASCII bytes `standardize_string` keeps, as it maps them.
+fn standardized_ascii(s: &str) -> impl Iterator<Item = u8> + '_ {
+    s.bytes()
         .filter(|b| !is_std_removed(char::from(*b)))
         .map(|b| {
             if b == b'\'' {
@@ -232,15 +228,33 @@ fn standardizes_to(s: &str, std: &str) -> bool {
             } else {
                 b.to_ascii_lowercase()
             }
-        });
-    std.bytes().all(|b| it.next() == Some(b)) && it.next().is_none()
+        })
+}
+
+/// `standardize_string(s) == std` without building the left side (ASCII `s`).
+fn standardizes_to(s: &str, std: &str) -> bool {
+    if !s.is_ascii() {
+        return standardize_string(s) == std;
+    }
+    standardized_ascii(s).eq(std.bytes())
 }
 
 fn string_checker(value: &str, answers: &[Value]) -> Verdict {
-    let v = standardize_string(value);
-    let ok = answers
-        .iter()
-        .any(|a| matches!(a, Value::Str(s) if standardizes_to(s, &v)));
+    // Both sides ASCII (the usual case): compare the standardised byte streams, no copies.
+    let ok = if value.is_ascii() {
+        answers.iter().any(|a| {
+            matches!(a, Value::Str(s) if if s.is_ascii() {
+                standardized_ascii(s).eq(standardized_ascii(value))
+            } else {
+                standardize_string(s) == standardize_string(value)
+            })
+        })
+    } else {
+        let v = standardize_string(value);
+        answers
+            .iter()
+            .any(|a| matches!(a, Value::Str(s) if standardizes_to(s, &v)))
+    };
     if ok {
         Verdict::ok()
     } else {

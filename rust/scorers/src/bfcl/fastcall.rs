@@ -50,9 +50,10 @@ pub fn decode(src: &str) -> Option<Result<Vec<Call>, DecodeError>> {
     };
     match p.calls() {
         Ok(calls) => Some(Ok(calls)),
-        Err(Stop::Invalid(why)) => Some(Err(DecodeError(format!("SyntaxError: {why}")))),
+        // The message is informative only (upstream reports one error type for all).
+        Err(Stop::Invalid(why)) => Some(Err(DecodeError(why.to_owned()))),
         Err(Stop::Unsure) if has_certain_lexical_error(p.s) => Some(Err(DecodeError(
-            "SyntaxError: unbalanced brackets or unterminated string".into(),
+            "unbalanced brackets or unterminated string".to_owned(),
         ))),
         Err(Stop::Unsure) => None,
     }
@@ -140,8 +141,20 @@ fn is_name_start(b: u8) -> bool {
     b.is_ascii_alphabetic() || b == b'_'
 }
 
+/// `[A-Za-z0-9_]`, as a table: the identifier scan is the decoder's hottest loop.
+static NAME_CONTINUE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric() || c == b'_';
+        b += 1;
+    }
+    t
+};
+
 fn is_name_continue(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_'
+    NAME_CONTINUE[usize::from(b)]
 }
 
 /// A byte that can never start an expression, where one is required.
@@ -161,6 +174,27 @@ fn is_prose_punctuation(c: char) -> bool {
                 | '\u{FF0C}'
                 | '\u{FF1A}'
                 | '\u{FF1F}'
+    )
+}
+
+/// After a top-level name: bytes that make the expression anything but a call.
+fn is_top_level_non_call(b: u8) -> bool {
+    matches!(
+        b,
+        b',' | b'='
+            | b'+'
+            | b'-'
+            | b'*'
+            | b'/'
+            | b'%'
+            | b'@'
+            | b'<'
+            | b'>'
+            | b'|'
+            | b'&'
+            | b'^'
+            | b'!'
+            | b':'
     )
 }
 
@@ -184,6 +218,17 @@ impl<'a> Fast<'a> {
     fn calls(&mut self) -> Fx<Vec<Call>> {
         match self.peek() {
             None => return Err(Stop::Invalid("unexpected EOF")),
+            // Indentation before the first line: an IndentationError unless the line is
+            // blank, a comment or continued.
+            Some(b' ' | b'\t') => {
+                while matches!(self.peek(), Some(b' ' | b'\t')) {
+                    self.i += 1;
+                }
+                return match self.peek() {
+                    Some(b'#' | b'\n' | b'\r' | b'\\' | b'\x0c') => unsure(),
+                    _ => Err(Stop::Invalid("unexpected indent")),
+                };
+            }
             // A dict (the JSON tool-call form) is not a call and has no `.elts`.
             Some(b'{') => {
                 self.value(1)?;
@@ -215,18 +260,26 @@ impl<'a> Fast<'a> {
         }
     }
 
-    /// A call at the top level. Prose (`Sorry I cannot ...`) fails here: two names in a
-    /// row are never valid Python, nor is a second line with content after a name.
+    /// A call at the top level. A name followed by something that cannot continue it
+    /// into a call fails: another name (prose: `Sorry I cannot ...`), a second line, or an
+    /// operator, `,` or `=` (the result would be an assignment, a comparison or an
+    /// operation, or a tuple holding a name: never a call or a tuple of calls).
     fn top_call(&mut self) -> Fx<Call> {
         let start = self.i;
         self.name()?;
         match self.peek() {
             Some(b' ') => {
                 self.skip_spaces();
-                if self.peek().is_some_and(is_name_start) && self.name().is_ok() {
-                    return Err(Stop::Invalid("invalid syntax: two names in a row"));
+                match self.peek() {
+                    Some(b) if is_name_start(b) => {
+                        self.reject_name()?;
+                        unsure()
+                    }
+                    Some(b) if is_top_level_non_call(b) => {
+                        Err(Stop::Invalid("invalid syntax: not a call"))
+                    }
+                    _ => unsure(),
                 }
-                unsure()
             }
             Some(b'\n') => {
                 self.skip_ws();
@@ -237,6 +290,7 @@ impl<'a> Fast<'a> {
                     _ => unsure(),
                 }
             }
+            Some(b) if is_top_level_non_call(b) => Err(Stop::Invalid("invalid syntax: not a call")),
             _ => {
                 self.i = start;
                 self.call()
@@ -267,10 +321,12 @@ impl<'a> Fast<'a> {
             Some(b) if b >= 0x80 => return self.non_ascii_word(start),
             _ => return unsure(),
         }
-        self.i += 1;
-        while self.peek().is_some_and(is_name_continue) {
-            self.i += 1;
-        }
+        let rest = self.s.get(start + 1..).unwrap_or_default();
+        let len = rest
+            .iter()
+            .position(|&b| !is_name_continue(b))
+            .unwrap_or(rest.len());
+        self.i = start + 1 + len;
         if self.peek().is_some_and(|b| b >= 0x80) {
             return self.non_ascii_word(start);
         }
@@ -323,7 +379,7 @@ impl<'a> Fast<'a> {
             let keyword = self.keyword_name();
             let Some(key) = keyword else {
                 if !args.is_empty() {
-                    return unsure(); // a positional argument after a keyword one
+                    return self.positional_after_keyword();
                 }
                 self.value(1)?;
                 if !self.separator(b')')? {
@@ -343,6 +399,34 @@ impl<'a> Fast<'a> {
         }
         self.i += 1; // `)`
         Ok(Call { name, args })
+    }
+
+    /// After a keyword argument, an argument that is not `name=...`: a SyntaxError
+    /// ("positional argument follows keyword argument") unless it is `*x` / `**x`, a
+    /// non-ASCII keyword name, or a comment or line continuation follows.
+    fn positional_after_keyword(&mut self) -> Fx<Call> {
+        match self.peek_inside()? {
+            b'0'..=b'9' | b'\'' | b'"' | b'[' | b'{' | b'(' | b'-' | b'+' | b'~' | b'.' => Err(
+                Stop::Invalid("positional argument follows keyword argument"),
+            ),
+            b if is_name_start(b) => {
+                // `keyword_name` failed: an ASCII word not followed by `=`, or a keyword;
+                // unless a comment, a line continuation or `\r` / `\x0c` (whitespace to
+                // CPython) hides what follows.
+                self.word()?;
+                self.skip_ws();
+                if self
+                    .peek()
+                    .is_some_and(|b| matches!(b, b'#' | b'\\' | b'\r' | b'\x0c') || b >= 0x80)
+                {
+                    return unsure();
+                }
+                Err(Stop::Invalid(
+                    "positional argument follows keyword argument",
+                ))
+            }
+            _ => unsure(),
+        }
     }
 
     /// `name =` (not `==`) at the cursor: consumes it and returns the name; otherwise
@@ -385,6 +469,10 @@ impl<'a> Fast<'a> {
             }
             b if b == close => Ok(false),
             b')' | b']' | b'}' => Err(Stop::Invalid("closing bracket does not match")),
+            b if is_name_start(b) => {
+                self.reject_name()?;
+                unsure()
+            }
             _ => unsure(),
         }
     }
@@ -472,10 +560,24 @@ impl<'a> Fast<'a> {
     fn reject_second_name(&mut self) -> Fx<()> {
         let after = self.i;
         self.skip_ws();
-        if self.i > after && self.peek().is_some_and(is_name_start) && self.name().is_ok() {
-            return Err(Stop::Invalid("invalid syntax: two names in a row"));
+        if self.i > after && self.peek().is_some_and(is_name_start) {
+            self.reject_name()?;
         }
         self.i = after;
+        Ok(())
+    }
+
+    /// At a name right after a complete value: a certain syntax error when it is an ASCII
+    /// name that is no keyword (`if`, `in`, `for`, ... continue an expression) and no
+    /// string prefix (`'a' f'b'` concatenates). Otherwise `Ok` (the caller decides).
+    fn reject_name(&mut self) -> Fx<()> {
+        let start = self.i;
+        let is_name = self.name().is_ok();
+        let before_quote = matches!(self.peek(), Some(b'\'' | b'"'));
+        self.i = start;
+        if is_name && !before_quote {
+            return Err(Stop::Invalid("invalid syntax: a name right after a value"));
+        }
         Ok(())
     }
 

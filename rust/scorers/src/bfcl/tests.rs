@@ -468,6 +468,11 @@ fn fast_decoder_covers_the_common_shapes() {
         "I am sorry",
         "申し訳ありません。",
         "{'a': 1}",
+        " f()",
+        "f(a=1, 2)",
+        "f(a='x' b=1)",
+        "f, g(x=1)",
+        "a=1",
     ] {
         assert!(matches!(fastcall::decode(src), Some(Err(_))), "{src}");
     }
@@ -476,8 +481,9 @@ fn fast_decoder_covers_the_common_shapes() {
         "f(a=0x1F)",
         "f(a=(1,))",
         "f(a='\\n')",
-        " f()",
         "f(**k)",
+        "f(a=1, **k)",
+        "f(a=1, b\\\n=2)",
     ] {
         assert!(fastcall::decode(src).is_none(), "{src}");
     }
