@@ -484,12 +484,33 @@ impl<'a> Fast<'a> {
         match self.peek_inside()? {
             q @ (b'"' | b'\'') => self.string(q),
             b'0'..=b'9' => self.number(false),
-            b'-' => {
+            // Upstream resolves any unary operator on a constant as `-value`.
+            b'-' | b'+' | b'~' => {
                 self.i += 1;
                 if !self.peek_inside()?.is_ascii_digit() {
                     return unsure();
                 }
                 self.number(true)
+            }
+            b'(' => {
+                self.i += 1;
+                self.skip_ws();
+                let mut items = Vec::new();
+                let mut trailing_comma = false;
+                while self.peek_inside()? != b')' {
+                    items.push(self.value(depth + 1)?);
+                    self.skip_ws();
+                    trailing_comma = self.peek_inside()? == b',';
+                    if !self.separator(b')')? {
+                        break;
+                    }
+                }
+                self.i += 1;
+                if items.len() == 1 && !trailing_comma {
+                    // `(x)` is `x`.
+                    return items.pop().ok_or(Stop::Unsure);
+                }
+                Ok(Value::Tuple(items))
             }
             b'[' => {
                 self.i += 1;
@@ -536,6 +557,7 @@ impl<'a> Fast<'a> {
                     "True" => return Ok(Value::Bool(true)),
                     "False" => return Ok(Value::Bool(false)),
                     "None" => return Ok(Value::None),
+                    "not" => return self.not_constant(),
                     _ if is_keyword(word.as_bytes()) => return unsure(),
                     _ => {}
                 }
@@ -581,6 +603,24 @@ impl<'a> Fast<'a> {
         Ok(())
     }
 
+    /// After `not`: a number or `True` / `False`, which upstream resolves as `-value`
+    /// (`not 1` is `-1`, `not True` is `-1`).
+    fn not_constant(&mut self) -> Fx<Value> {
+        if !matches!(self.peek(), Some(b' ' | b'\n' | b'\t')) {
+            return unsure();
+        }
+        self.skip_ws();
+        match self.peek_inside()? {
+            b'0'..=b'9' => self.number(true),
+            b if is_name_start(b) => match self.word()? {
+                "True" => Ok(Value::Int(-1)),
+                "False" => Ok(Value::Int(0)),
+                _ => unsure(),
+            },
+            _ => unsure(),
+        }
+    }
+
     /// A string literal without prefix, escapes, control characters or triple quotes.
     fn string(&mut self, quote: u8) -> Fx<Value> {
         let start = self.i + 1;
@@ -605,6 +645,33 @@ impl<'a> Fast<'a> {
         Ok(Value::Str(text.to_owned()))
     }
 
+    /// `0x…` / `0o…` / `0b…` (the cursor at the radix letter): an `i64` of at most 15 hex,
+    /// 20 octal or 60 binary digits, no underscores.
+    fn radix_int(&mut self, radix: u32, negative: bool) -> Fx<Value> {
+        self.i += 1;
+        let start = self.i;
+        while self.peek().is_some_and(|b| char::from(b).is_digit(radix)) {
+            self.i += 1;
+        }
+        let len = self.i - start;
+        let max = match radix {
+            16 => 15,
+            8 => 20,
+            _ => 60,
+        };
+        if len == 0
+            || len > max
+            || self
+                .peek()
+                .is_some_and(|b| is_name_continue(b) || b == b'.' || b >= 0x80)
+        {
+            return unsure();
+        }
+        let text = self.src.get(start..self.i).ok_or(Stop::Unsure)?;
+        let n = i64::from_str_radix(text, radix).map_err(|_| Stop::Unsure)?;
+        Ok(Value::Int(if negative { -n } else { n }))
+    }
+
     /// `0`, `[1-9][0-9]*` (an `i64`), or a float `int.digits[e[+-]digits]` /
     /// `int e[+-]digits`. Anything that continues the literal (`1_0`, `0x1`, `1j`, `1.`,
     /// `1.5.real`, `01`) goes to the full parser.
@@ -618,6 +685,17 @@ impl<'a> Fast<'a> {
             p.i - from
         };
         let int_len = digits(self);
+        if int_len == 1 && self.s.get(start) == Some(&b'0') {
+            let radix = match self.peek() {
+                Some(b'x' | b'X') => 16,
+                Some(b'o' | b'O') => 8,
+                Some(b'b' | b'B') => 2,
+                _ => 0,
+            };
+            if radix != 0 {
+                return self.radix_int(radix, negative);
+            }
+        }
         if int_len > 1 && self.s.get(start) == Some(&b'0') {
             return unsure();
         }

@@ -399,14 +399,15 @@ const FAST_BASES: &[&str] = &[
     "Sorry I cannot help with that.",
     "{\"name\": \"f\", \"arguments\": {\"a\": [1, 2], \"b\": false}}",
     "f(a=1),\ng(b=2)",
+    "f(a=(1, 'x'), b=(2), c=(), d=0x1F, e=0o17, f=0b101, g=not 1, h=not True, i=+2, j=~3, k={(1, 2): 'p'}, l=(x))",
     "f(a='x' 'y', b=1 if c else 2, c=not d, e=lambda: 1, f=a.b, g=a[1], h=(1, 2), i={1, 2})",
 ];
 
 const FAST_EDITS: &[&str] = &[
     "", "(", ")", "[", "]", "{", "}", "'", "\"", ",", "=", "==", "-", "1", "1.5", "e", "_", "x",
     "\\", "\n", "\t", " ", "  ", "f'", "b'", "é", "、", "。", "①", "**", ":", ":=", "#", "lambda",
-    "for", "None", "True", "if", ".", "0x1", "1j", "1_0", "g(", "\r", "\r\n", "\u{0}", "'''",
-    "\"\"\"", "r'", "\\\n",
+    "for", "None", "True", "if", ".", "0x1", "0o7", "0b2", "not ", "not", "+", "~", "(", "(1,)",
+    "1j", "1_0", "g(", "\r", "\r\n", "\u{0}", "'''", "\"\"\"", "r'", "\\\n",
 ];
 
 proptest! {
@@ -456,6 +457,7 @@ fn fast_decoder_covers_the_common_shapes() {
         "f(a=[1, 2], b={'k': -1.5}), g(c=None)",
         "f(x, y=1)",
         "f(a=g(k=1))",
+        "f(a=0x1F, b=(1,), c=not 1, d=+2)",
     ] {
         assert!(matches!(fastcall::decode(src), Some(Ok(_))), "{src}");
     }
@@ -478,8 +480,6 @@ fn fast_decoder_covers_the_common_shapes() {
     }
     for src in [
         "f(a=1+2)",
-        "f(a=0x1F)",
-        "f(a=(1,))",
         "f(a='\\n')",
         "f(**k)",
         "f(a=1, **k)",
