@@ -21,7 +21,7 @@ import math
 import random
 
 import numpy as np
-from timing import Comparison, best_time
+from timing import Comparison, best_times_interleaved
 
 import nejumi_scorers as ns
 
@@ -219,8 +219,8 @@ def run(n: int, seed: int) -> list[Comparison]:
         )
     print(f"arc: {n} outputs, {sum(want)} correct; nejumi == reference (numpy {np.__version__} + 1.26 wrap) on all")
 
-    ref_s = best_time(reference_loop)
+    ref_s, loop_s, batch_s = best_times_interleaved([reference_loop, nejumi_loop, nejumi_batch])
     return [
-        Comparison("arc_attempt_correct (per-item loop)", n, best_time(nejumi_loop), "backscan+json+numpy loop", ref_s),
-        Comparison("arc_attempt_correct_batch", n, best_time(nejumi_batch), "backscan+json+numpy loop", ref_s),
+        Comparison("arc_attempt_correct (per-item loop)", n, loop_s, "backscan+json+numpy loop", ref_s),
+        Comparison("arc_attempt_correct_batch", n, batch_s, "backscan+json+numpy loop", ref_s),
     ]

@@ -11,7 +11,8 @@ possible answer (Python objects, loaded once). nejumi gets the same once per dis
 a `BfclItem` from `bfcl_prepare` (timed: `BfclItem.check` per item from Python, and
 `bfcl_check_prepared_batch`), and, for comparison, the JSON strings that `bfcl_check`
 parses on every call. All must give the reference's verdicts (checked before timing; also
-`bfcl_check_batch`); each time is the best of 3 runs. Needs the shared data:
+`bfcl_check_batch`); each time is the best of 3 rounds, the
+sides alternating within a round. Needs the shared data:
 `$NEJUMI_SHARED_DIR` or `<repo>/../shared`.
 """
 
@@ -24,7 +25,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import bfcl_reference as ref
-from timing import Comparison, best_time
+from timing import Comparison, best_times_interleaved
 
 import nejumi_scorers as ns
 
@@ -190,12 +191,14 @@ def run(n: int, seed: int) -> list[Comparison]:
             for row, out in g_items:
                 check(row["category"], out, row["functions_json"], row["answer_json"])
 
-        ref_s = best_time(reference)
+        ref_s, single_s, batch_s, json_s = best_times_interleaved(
+            [reference, prepared_single, prepared_batch, json_single]
+        )
         name = f"bfcl_reference.check ({group})"
         m = len(ks)
         comparisons += [
-            Comparison(f"BfclItem.check ({group})", m, best_time(prepared_single), name, ref_s),
-            Comparison(f"bfcl_check_prepared_batch ({group})", m, best_time(prepared_batch), name, ref_s),
-            Comparison(f"bfcl_check JSON/call ({group})", m, best_time(json_single), name, ref_s),
+            Comparison(f"BfclItem.check ({group})", m, single_s, name, ref_s),
+            Comparison(f"bfcl_check_prepared_batch ({group})", m, batch_s, name, ref_s),
+            Comparison(f"bfcl_check JSON/call ({group})", m, json_s, name, ref_s),
         ]
     return comparisons

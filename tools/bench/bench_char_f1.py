@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import random
 
-from timing import Comparison, best_time
+from timing import Comparison, best_times_interleaved
 
 import nejumi_scorers as ns
 
@@ -170,14 +170,19 @@ def run(n: int, seed: int) -> list[Comparison]:
         f"rounded) agrees on {rf_same}/{n} (timed only)"
     )
 
-    fw_s = best_time(fuzzywuzzy_loop)
-    batch_s = best_time(nejumi_batch_call)
-    rf_loop_s = best_time(rapidfuzz_loop)
-    rf_cpdist_s = best_time(rapidfuzz_cpdist)
     # char_f1_batch spreads large batches over the cores: compare with rapidfuzz doing the same.
-    rf_cpdist_all_s = best_time(lambda: rapidfuzz_cpdist(workers=-1))
+    fw_s, loop_s, batch_s, rf_loop_s, rf_cpdist_s, rf_cpdist_all_s = best_times_interleaved(
+        [
+            fuzzywuzzy_loop,
+            nejumi_loop,
+            nejumi_batch_call,
+            rapidfuzz_loop,
+            rapidfuzz_cpdist,
+            lambda: rapidfuzz_cpdist(workers=-1),
+        ]
+    )
     return [
-        Comparison("char_f1 (per-item loop)", n, best_time(nejumi_loop), "fuzzywuzzy token_sort_ratio loop", fw_s),
+        Comparison("char_f1 (per-item loop)", n, loop_s, "fuzzywuzzy token_sort_ratio loop", fw_s),
         Comparison("char_f1_batch", n, batch_s, "fuzzywuzzy token_sort_ratio loop", fw_s),
         Comparison("char_f1_batch", n, batch_s, "rapidfuzz token_sort_ratio loop", rf_loop_s),
         Comparison("char_f1_batch", n, batch_s, "rapidfuzz cpdist (workers=1)", rf_cpdist_s),

@@ -30,11 +30,16 @@ class Comparison:
         )
 
 
-def best_time(run: Callable[[], object], repeats: int = 3) -> float:
-    """Fastest of `repeats` runs: the least disturbed by other work on the machine."""
-    best = float("inf")
+def best_times_interleaved(runs: list[Callable[[], object]], repeats: int = 3) -> list[float]:
+    """Fastest of `repeats` rounds for each run, the runs alternating within each round.
+
+    On a shared machine the speed drifts over seconds; alternating exposes every run to
+    the same drift, so a ratio does not depend on which side happened to run first.
+    """
+    best = [float("inf")] * len(runs)
     for _ in range(repeats):
-        started = time.perf_counter()
-        run()
-        best = min(best, time.perf_counter() - started)
+        for k, run in enumerate(runs):
+            started = time.perf_counter()
+            run()
+            best[k] = min(best[k], time.perf_counter() - started)
     return best
