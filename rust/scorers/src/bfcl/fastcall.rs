@@ -338,15 +338,14 @@ impl<'a> Fast<'a> {
     /// prose (`申し訳ありませんが、…`) is such a run: a character that is no identifier
     /// character and whose NFKC form is none either makes the error certain.
     fn non_ascii_word(&mut self, start: usize) -> Fx<&'a str> {
-        let run_len = self
-            .src
-            .get(start..)
-            .unwrap_or_default()
-            .find(|c: char| c.is_ascii() && !(c.is_ascii_alphanumeric() || c == '_'))
-            .unwrap_or(self.s.len() - start);
-        let run = self.src.get(start..start + run_len).unwrap_or_default();
-        if run.chars().any(is_prose_punctuation) {
-            return Err(Stop::Invalid("invalid character in identifier"));
+        // One pass over the run, stopping at the first prose punctuation.
+        for c in self.src.get(start..).unwrap_or_default().chars() {
+            if c.is_ascii() && !(c.is_ascii_alphanumeric() || c == '_') {
+                break;
+            }
+            if is_prose_punctuation(c) {
+                return Err(Stop::Invalid("invalid character in identifier"));
+            }
         }
         unsure()
     }
