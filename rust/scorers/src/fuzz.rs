@@ -694,74 +694,36 @@ pub fn char_f1_batch_code_points(
     cps: &[u32],
     ends: &[usize],
 ) -> Result<Vec<f64>, (usize, usize, InvalidCodePoint)> {
-    let n = ends.len() / 2;
-    let mut out = vec![0.0; n];
-    let threads = batch_threads(n);
-    if threads <= 1 {
-        with_scratch(|s| score_pairs(s, cps, ends, 0, &mut out))?;
-        return Ok(out);
-    }
-    let chunk = n.div_ceil(threads);
-    let mut parts = out.chunks_mut(chunk).enumerate();
-    let first = parts.next();
-    let results = std::thread::scope(|scope| {
-        let handles: Vec<_> = parts
-            .map(|(k, part)| {
-                scope.spawn(move || with_scratch(|s| score_pairs(s, cps, ends, k * chunk, part)))
-            })
-            .collect();
-        let mut results = Vec::with_capacity(threads);
-        if let Some((_, part)) = first {
-            results.push(with_scratch(|s| score_pairs(s, cps, ends, 0, part)));
-        }
-        for handle in handles {
-            match handle.join() {
-                Ok(r) => results.push(r),
-                Err(payload) => std::panic::resume_unwind(payload),
-            }
-        }
-        results
-    });
-    // Chunks are in index order: the first error is the first by index.
-    results.into_iter().collect::<Result<(), _>>()?;
-    Ok(out)
+    crate::par::map_ranges(ends.len() / 2, PAIRS_PER_THREAD, |pairs| {
+        with_scratch(|s| score_pairs(s, cps, ends, pairs))
+    })
 }
 
 /// Pairs per thread below which a batch is not worth splitting (a pair takes ~0.3-1 µs).
 const PAIRS_PER_THREAD: usize = 4096;
 
-fn batch_threads(n: usize) -> usize {
-    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    if n < 2 * PAIRS_PER_THREAD {
-        return 1;
-    }
-    let cores = *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, usize::from));
-    cores.min(n / PAIRS_PER_THREAD).max(1)
-}
-
 fn score_pairs(
     scratch: &mut Scratch,
     cps: &[u32],
     ends: &[usize],
-    first: usize,
-    out: &mut [f64],
-) -> Result<(), (usize, usize, InvalidCodePoint)> {
-    for (k, slot) in out.iter_mut().enumerate() {
-        let i = first + k;
-        let start = match i.checked_sub(1) {
-            Some(prev) => ends.get(2 * prev + 1).copied().unwrap_or(0),
-            None => 0,
-        };
-        let mid = ends.get(2 * i).copied().unwrap_or(start);
-        let end = ends.get(2 * i + 1).copied().unwrap_or(mid);
-        let a = cps.get(start..mid).unwrap_or_default();
-        let b = cps.get(mid..end).unwrap_or_default();
-        let r = scratch
-            .token_sort_ratio_code_points(a, b)
-            .map_err(|(which, e)| (i, which, e))?;
-        *slot = f64::from(r) / 100.0;
-    }
-    Ok(())
+    pairs: std::ops::Range<usize>,
+) -> Result<Vec<f64>, (usize, usize, InvalidCodePoint)> {
+    pairs
+        .map(|i| {
+            let start = match i.checked_sub(1) {
+                Some(prev) => ends.get(2 * prev + 1).copied().unwrap_or(0),
+                None => 0,
+            };
+            let mid = ends.get(2 * i).copied().unwrap_or(start);
+            let end = ends.get(2 * i + 1).copied().unwrap_or(mid);
+            let a = cps.get(start..mid).unwrap_or_default();
+            let b = cps.get(mid..end).unwrap_or_default();
+            let r = scratch
+                .token_sort_ratio_code_points(a, b)
+                .map_err(|(which, e)| (i, which, e))?;
+            Ok(f64::from(r) / 100.0)
+        })
+        .collect()
 }
 
 /// Length of the longest common subsequence of two code-point sequences.

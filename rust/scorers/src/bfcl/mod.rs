@@ -248,43 +248,16 @@ pub fn check_prepared_batch<P: std::ops::Deref<Target = Prepared> + Sync>(
     items: &[P],
     outputs: &[&str],
 ) -> Result<Vec<Verdict>, (usize, BfclError)> {
-    let score =
-        |first: usize, items: &[P], outputs: &[&str]| -> Result<Vec<Verdict>, (usize, BfclError)> {
-            items
-                .iter()
-                .zip(outputs)
-                .enumerate()
-                .map(|(k, (item, out))| item.check(out).map_err(|e| (first + k, e)))
-                .collect()
-        };
     let n = items.len().min(outputs.len());
-    let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    let threads = cores.min(n / ITEMS_PER_THREAD).max(1);
-    if threads == 1 {
-        return score(0, items, outputs);
-    }
-    let chunk = n.div_ceil(threads);
-    let parts: Vec<Result<Vec<Verdict>, (usize, BfclError)>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = items
-            .chunks(chunk)
-            .zip(outputs.chunks(chunk))
-            .enumerate()
-            .map(|(k, (it, out))| scope.spawn(move || score(k * chunk, it, out)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| match h.join() {
-                Ok(r) => r,
-                Err(payload) => std::panic::resume_unwind(payload),
-            })
+    crate::par::map_ranges(n, ITEMS_PER_THREAD, |range| {
+        let its = items.get(range.clone()).unwrap_or_default();
+        let outs = outputs.get(range.clone()).unwrap_or_default();
+        its.iter()
+            .zip(outs)
+            .zip(range)
+            .map(|((item, out), i)| item.check(out).map_err(|e| (i, e)))
             .collect()
-    });
-    // Chunks are in index order: the first error is the first by index.
-    let mut verdicts = Vec::with_capacity(n);
-    for part in parts {
-        verdicts.extend(part?);
-    }
-    Ok(verdicts)
+    })
 }
 
 /// Score one single-turn item: `(valid, error_type)`.
