@@ -595,7 +595,8 @@ impl Scratch {
     }
 
     /// LCS length of two code-point sequences.
-    pub fn lcs_len(&mut self, a: &[u32], b: &[u32]) -> usize {
+    #[cfg(test)]
+    fn lcs_len(&mut self, a: &[u32], b: &[u32]) -> usize {
         self.lcs.lcs_len(a, b)
     }
 
@@ -643,8 +644,9 @@ impl Scratch {
         r
     }
 
-    /// `_process_and_sort(s)` by the fast path (for tests and benchmarks).
-    pub fn process_and_sort(&mut self, s: &str) -> String {
+    /// `_process_and_sort(s)` by the fast path (for tests).
+    #[cfg(test)]
+    fn process_and_sort(&mut self, s: &str) -> String {
         self.code_points.clear();
         self.code_points.extend(s.chars().map(u32::from));
         // A `&str` holds no surrogate: processing cannot fail.
@@ -727,21 +729,11 @@ fn score_pairs(
 }
 
 /// Length of the longest common subsequence of two code-point sequences.
-pub fn lcs_len(a: &[char], b: &[char]) -> usize {
+#[cfg(test)]
+fn lcs_len(a: &[char], b: &[char]) -> usize {
     let a: Vec<u32> = a.iter().map(|&c| u32::from(c)).collect();
     let b: Vec<u32> = b.iter().map(|&c| u32::from(c)).collect();
     with_scratch(|s| s.lcs_len(&a, &b))
-}
-
-/// `Levenshtein.ratio(a, b)` (insert/delete only, substitution costs 2).
-pub fn indel_ratio(a: &[char], b: &[char]) -> f64 {
-    let lensum = a.len() + b.len();
-    if lensum == 0 {
-        return 1.0;
-    }
-    let dist = lensum - 2 * lcs_len(a, b);
-    // rapidfuzz: norm_sim = 1.0 - dist / maximum, in this exact order.
-    1.0 - (dist as f64 / lensum as f64)
 }
 
 /// `fuzz.ratio` on already processed strings (with its decorators).
@@ -755,8 +747,8 @@ fn ratio(a: &str, b: &str) -> u32 {
     }
     let ac: Vec<char> = a.chars().collect();
     let bc: Vec<char> = b.chars().collect();
-    let r = (100.0 * indel_ratio(&ac, &bc)).round_ties_even();
-    r.clamp(0.0, 100.0) as u32
+    let lensum = ac.len() + bc.len();
+    rounded_ratio(lensum - 2 * lcs_len(&ac, &bc), lensum)
 }
 
 /// `fuzz.token_sort_ratio(a, b)` (0..=100).

@@ -20,12 +20,17 @@ fn texts(items: &[Bound<'_, PyString>], arg: &str) -> PyResult<Vec<String>> {
         .collect()
 }
 
-fn check_same_len(a: usize, b: usize, what: &str) -> PyResult<()> {
+/// `function: first and second must have the same length (got a and b)` unless `a == b`.
+pub(crate) fn check_same_len(
+    function: &str,
+    (first, a): (&str, usize),
+    (second, b): (&str, usize),
+) -> PyResult<()> {
     if a == b {
         Ok(())
     } else {
         Err(PyValueError::new_err(format!(
-            "{what}: preds and golds must have the same length (got {a} and {b})"
+            "{function}: {first} and {second} must have the same length (got {a} and {b})"
         )))
     }
 }
@@ -130,7 +135,11 @@ fn char_f1_batch(
     preds: Vec<Bound<'_, PyString>>,
     golds: Vec<Bound<'_, PyString>>,
 ) -> PyResult<Vec<f64>> {
-    check_same_len(preds.len(), golds.len(), "char_f1_batch")?;
+    check_same_len(
+        "char_f1_batch",
+        ("preds", preds.len()),
+        ("golds", golds.len()),
+    )?;
     // Per chunk: the code points of all its strings in one reused buffer (pred i, then
     // gold i), copied with the GIL, then the scoring without it (on several cores when
     // the chunk is large). Chunks keep the buffer small: no page faults, cache-friendly.
@@ -166,7 +175,11 @@ fn exact_match_figure_batch(
     preds: Vec<Bound<'_, PyString>>,
     golds: Vec<Bound<'_, PyString>>,
 ) -> PyResult<Vec<f64>> {
-    check_same_len(preds.len(), golds.len(), "exact_match_figure_batch")?;
+    check_same_len(
+        "exact_match_figure_batch",
+        ("preds", preds.len()),
+        ("golds", golds.len()),
+    )?;
     let preds = texts(&preds, "preds")?;
     let golds = texts(&golds, "golds")?;
     Ok(py.detach(move || {

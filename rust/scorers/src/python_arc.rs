@@ -62,13 +62,11 @@ fn arc_attempt_correct_batch(
     texts: Vec<Bound<'_, PyString>>,
     expecteds: Vec<Bound<'_, PyAny>>,
 ) -> PyResult<Vec<bool>> {
-    if texts.len() != expecteds.len() {
-        return Err(PyValueError::new_err(format!(
-            "arc_attempt_correct_batch: texts and expecteds must have the same length (got {} and {})",
-            texts.len(),
-            expecteds.len()
-        )));
-    }
+    crate::python::check_same_len(
+        "arc_attempt_correct_batch",
+        ("texts", texts.len()),
+        ("expecteds", expecteds.len()),
+    )?;
     let texts: Vec<String> = texts.iter().map(lossy).collect();
     let grids = expecteds
         .iter()

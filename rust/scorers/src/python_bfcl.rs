@@ -45,10 +45,9 @@ fn py_verdicts(py: Python<'_>, vs: impl IntoIterator<Item = Verdict>) -> PyResul
 }
 
 fn py_verdict(py: Python<'_>, v: Verdict) -> PyResult<PyVerdict> {
-    let mut cache = VERDICT_TUPLES
-        .lock()
-        .map_err(|_| PyValueError::new_err("verdict cache poisoned"))?;
-    cached_verdict(py, &mut cache, v)
+    py_verdicts(py, [v])?
+        .pop()
+        .ok_or_else(|| PyValueError::new_err("no verdict"))
 }
 
 /// `(valid, error_type)` for one single-turn item.
@@ -147,13 +146,11 @@ fn bfcl_check_prepared_batch(
     items: Vec<Bound<'_, BfclItem>>,
     raw_outputs: Vec<PyBackedStr>,
 ) -> PyResult<Vec<PyVerdict>> {
-    if items.len() != raw_outputs.len() {
-        return Err(PyValueError::new_err(format!(
-            "bfcl_check_prepared_batch: items and raw_outputs must have the same length (got {} and {})",
-            items.len(),
-            raw_outputs.len()
-        )));
-    }
+    crate::python::check_same_len(
+        "bfcl_check_prepared_batch",
+        ("items", items.len()),
+        ("raw_outputs", raw_outputs.len()),
+    )?;
     let prepared: Vec<Arc<Prepared>> = items.iter().map(|b| Arc::clone(&b.get().inner)).collect();
     let outputs: Vec<&str> = raw_outputs.iter().map(|r| &**r).collect();
     let verdicts = py

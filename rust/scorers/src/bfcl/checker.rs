@@ -66,20 +66,9 @@ fn is_std_removed(c: char) -> bool {
 /// `re.sub(r"[ \,\.\/\-\_\*\^]", "", s).lower().replace("'", '"')`.
 pub fn standardize_string(s: &str) -> String {
     if s.is_ascii() {
-        let mut out = String::with_capacity(s.len());
-        for c in s.chars().filter(|c| !is_std_removed(*c)) {
-            out.push(if c == '\'' {
-                '"'
-            } else {
-                c.to_ascii_lowercase()
-            });
-        }
-        return out;
+        return standardized_ascii(s).map(char::from).collect();
     }
-    let kept: String = s
-        .chars()
-        .filter(|c| !matches!(c, ' ' | ',' | '.' | '/' | '-' | '_' | '*' | '^'))
-        .collect();
+    let kept: String = s.chars().filter(|c| !is_std_removed(*c)).collect();
     pystr::lower(&kept).replace('\'', "\"")
 }
 

@@ -100,16 +100,12 @@ re!(re_js_1d, r"^(?:\[(.*?)\]|\bnew\s+Array\((.*?)\))", false);
 re!(re_js_dict, r"^\{(.*?)\}", false);
 
 /// Python `str.strip()` / `str.strip(chars)`.
-fn strip(s: &str) -> &str {
-    pystr::strip(s)
-}
-
 fn strip_chars<'a>(s: &'a str, chars: &str) -> &'a str {
     s.trim_matches(|c| chars.contains(c))
 }
 
 /// `s[1:-1]` on code points.
-fn slice_1_m1(s: &str) -> String {
+pub(super) fn slice_1_m1(s: &str) -> String {
     let n = s.chars().count();
     if n <= 2 {
         return String::new();
@@ -127,7 +123,7 @@ fn drop_last(s: &str) -> &str {
 
 /// CPython `int(s)` (base 10); `None` = `ValueError`.
 pub fn parse_py_int(s: &str) -> Option<Value> {
-    let t = strip(s);
+    let t = pystr::strip(s);
     let (neg, body) = match t.strip_prefix('-') {
         Some(b) => (true, b),
         None => (false, t.strip_prefix('+').unwrap_or(t)),
@@ -278,7 +274,7 @@ fn parse_arraylist(input: &str, nested: Option<&str>) -> Result<Value, Crash> {
         let elements_str = c.get(1).map_or("", |m| m.as_str());
         let mut out = Vec::new();
         for e in elements_str.split(',') {
-            let e = strip(e);
+            let e = pystr::strip(e);
             out.push(match nested {
                 Some("char") | Some("String") => Value::Str(slice_1_m1(e)),
                 _ => java_element(e, nested)?,
@@ -290,7 +286,7 @@ fn parse_arraylist(input: &str, nested: Option<&str>) -> Result<Value, Crash> {
         let adds = c.get(1).map_or("", |m| m.as_str());
         let mut out = Vec::new();
         for m in re_add().captures_iter(adds) {
-            let v = strip(m.get(1).map_or("", |m| m.as_str()));
+            let v = pystr::strip(m.get(1).map_or("", |m| m.as_str()));
             out.push(match nested {
                 Some("char") | Some("String") => Value::Str(slice_1_m1(v)),
                 _ => java_element(v, nested)?,
@@ -311,7 +307,7 @@ fn parse_array(input: &str, nested: Option<&str>) -> Result<Value, Crash> {
     let elements = c.get(1).map_or("", |m| m.as_str());
     let mut out = Vec::new();
     for x in elements.split(',') {
-        let x = strip(x);
+        let x = pystr::strip(x);
         if x.is_empty() {
             continue;
         }
@@ -324,10 +320,10 @@ fn parse_hashmap(input: &str) -> Result<Value, Crash> {
     if let Some(c) = re_hashmap().captures(input) {
         let puts = c.get(1).map_or("", |m| m.as_str());
         let mut d = Vec::new();
-        if !strip(puts).is_empty() {
+        if !pystr::strip(puts).is_empty() {
             for m in re_put().captures_iter(puts) {
                 let k = m.get(1).map_or("", |m| m.as_str());
-                let v = strip(m.get(2).map_or("", |m| m.as_str()));
+                let v = pystr::strip(m.get(2).map_or("", |m| m.as_str()));
                 let v = parse_java_value(v)?;
                 dict_insert(&mut d, Value::Str(k.to_string()), v);
             }
@@ -349,7 +345,7 @@ pub fn parse_java_value(v: &str) -> Result<Value, Crash> {
         return Ok(Value::Bool(false));
     }
     if v.starts_with('"') && v.ends_with('"') {
-        return Ok(Value::Str(slice_1_m1_keep_single(v)));
+        return Ok(Value::Str(slice_1_m1(v)));
     }
     if re_long().is_match(v) {
         return py_int_or_crash(drop_last(v));
@@ -367,11 +363,7 @@ pub fn parse_java_value(v: &str) -> Result<Value, Crash> {
 }
 
 /// `s[1:-1]` (a lone quote gives "").
-fn slice_1_m1_keep_single(s: &str) -> String {
-    slice_1_m1(s)
-}
-
-fn is_quoted(v: &str) -> bool {
+pub(super) fn is_quoted(v: &str) -> bool {
     (v.starts_with('"') && v.ends_with('"')) || (v.starts_with('\'') && v.ends_with('\''))
 }
 
@@ -426,19 +418,22 @@ pub fn js_type_converter(
 }
 
 fn parse_js_array(code: &str, nested: Option<&str>) -> Value {
-    let code = strip(code);
+    let code = pystr::strip(code);
     let fallback = || Value::Str(code.to_string());
     if let Some(m) = re_js_2d().find(code) {
         let mut out = Vec::new();
         for (idx, c) in re_inner().captures_iter(m.as_str()).enumerate() {
-            let mut inner = strip(c.get(1).map_or("", |m| m.as_str()));
+            let mut inner = pystr::strip(c.get(1).map_or("", |m| m.as_str()));
             if idx == 0 {
                 if let Some(rest) = inner.strip_prefix('[') {
                     inner = rest;
                 }
             }
             out.push(Value::List(
-                inner.split(',').map(|e| parse_js_value(strip(e))).collect(),
+                inner
+                    .split(',')
+                    .map(|e| parse_js_value(pystr::strip(e)))
+                    .collect(),
             ));
         }
         return Value::List(out);
@@ -447,7 +442,7 @@ fn parse_js_array(code: &str, nested: Option<&str>) -> Value {
         return fallback();
     };
     let body = match (c.get(1), c.get(2)) {
-        (Some(g), _) | (None, Some(g)) => strip(g.as_str()),
+        (Some(g), _) | (None, Some(g)) => pystr::strip(g.as_str()),
         (None, None) => "",
     };
     let elements: Vec<&str> = if body.is_empty() {
@@ -457,7 +452,7 @@ fn parse_js_array(code: &str, nested: Option<&str>) -> Value {
     };
     let mut out = Vec::new();
     for e in elements {
-        let e = strip(e);
+        let e = pystr::strip(e);
         match nested {
             Some(t) => {
                 let conv = if e.starts_with('\'') || e.starts_with('"') {
@@ -477,7 +472,7 @@ fn parse_js_array(code: &str, nested: Option<&str>) -> Value {
 }
 
 fn parse_js_dict(code: &str) -> Value {
-    let code = strip(code);
+    let code = pystr::strip(code);
     if code == "{}" {
         return Value::Dict(vec![]);
     }
@@ -487,8 +482,8 @@ fn parse_js_dict(code: &str) -> Value {
     let content = c.get(1).map_or("", |m| m.as_str());
     let mut d = Vec::new();
     for (key, value) in js_dict_pairs(content) {
-        let key = strip_chars(strip(&key), "'\"").to_string();
-        let value = strip(&value);
+        let key = strip_chars(pystr::strip(&key), "'\"").to_string();
+        let value = pystr::strip(&value);
         let v = if value.starts_with('[') && value.ends_with(']') {
             parse_js_array(value, None)
         } else if value.starts_with('{') && value.ends_with('}') {
@@ -564,7 +559,7 @@ fn js_dict_pairs(content: &str) -> Vec<(String, String)> {
 
 /// `parse_js_value(value_str)`.
 pub fn parse_js_value(v: &str) -> Value {
-    let v = strip(v);
+    let v = pystr::strip(v);
     if v == "true" {
         return Value::Bool(true);
     }

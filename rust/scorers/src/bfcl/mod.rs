@@ -260,11 +260,6 @@ pub fn check_prepared_batch<P: std::ops::Deref<Target = Prepared> + Sync>(
     })
 }
 
-/// Score one single-turn item: `(valid, error_type)`.
-pub fn check(category: &str, raw_output: &str, item: &Item) -> Result<Verdict, BfclError> {
-    check_category(Category::parse(category)?, raw_output, item)
-}
-
 fn check_category(category: Category, raw_output: &str, item: &Item) -> Result<Verdict, BfclError> {
     let text = strip_think(raw_output);
     if category.relevance {

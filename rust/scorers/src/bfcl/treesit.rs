@@ -6,6 +6,7 @@ use std::cell::RefCell;
 
 use tree_sitter::{Node, Parser};
 
+use super::convert::{is_quoted, slice_1_m1};
 use super::resolve::{Call, DecodeError};
 use super::value::Value;
 
@@ -82,14 +83,6 @@ fn children(node: Node) -> Vec<Node> {
 }
 
 /// `s[1:-1]` on code points.
-fn inner(s: &str) -> String {
-    let n = s.chars().count();
-    if n <= 2 {
-        return String::new();
-    }
-    s.chars().skip(1).take(n - 2).collect()
-}
-
 fn java_traverse_node(t: &PyText, node: Option<Node>, nested: bool) -> Result<String, DecodeError> {
     let Some(node) = node else {
         return Err(DecodeError(
@@ -99,7 +92,7 @@ fn java_traverse_node(t: &PyText, node: Option<Node>, nested: bool) -> Result<St
     let kind = node.kind();
     if kind == "string_literal" || kind == "character_literal" {
         let text = t.get(node);
-        return Ok(if nested { text } else { inner(&text) });
+        return Ok(if nested { text } else { slice_1_m1(&text) });
     }
     match kind {
         "identifier" | "class_literal" | "type_identifier" | "method_invocation" => Ok(t.get(node)),
@@ -205,7 +198,7 @@ pub fn parse_java(src: &str) -> Result<TsOutput, DecodeError> {
             .parse(src, None)
             .ok_or_else(|| DecodeError("parse failed".into()))?;
         let root = tree.root_node();
-        if root.to_sexp().contains("ERROR") {
+        if root.has_error() && root.to_sexp().contains("ERROR") {
             return Err(DecodeError(
                 "Exception: Error parsing java the source code.".into(),
             ));
@@ -233,7 +226,7 @@ pub fn parse_js(src: &str) -> Result<TsOutput, DecodeError> {
             .parse(src, None)
             .ok_or_else(|| DecodeError("parse failed".into()))?;
         let root = tree.root_node();
-        if root.to_sexp().contains("ERROR") {
+        if root.has_error() && root.to_sexp().contains("ERROR") {
             return Err(DecodeError(
                 "SyntaxError: Error js parsing the source code.".into(),
             ));
@@ -265,10 +258,8 @@ pub fn parse_js(src: &str) -> Result<TsOutput, DecodeError> {
                                 ));
                             };
                             let mut v = node_text(src, *r);
-                            if (v.starts_with('"') && v.ends_with('"'))
-                                || (v.starts_with('\'') && v.ends_with('\''))
-                            {
-                                v = inner(&v);
+                            if is_quoted(&v) {
+                                v = slice_1_m1(&v);
                             }
                             (Some(node_text(src, *l)), v)
                         }
