@@ -37,26 +37,10 @@ fn lookup_map(table: &'static [(u32, &'static str)], cp: u32) -> Option<&'static
         .map(|&(_, s)| s)
 }
 
-/// `c.isspace()`.
-#[inline]
-pub fn is_space(c: char) -> bool {
-    let cp = c as u32;
-    // Same set as `unicode_tables::WHITESPACE` (checked by a unit test).
-    matches!(
-        cp,
-        0x09..=0x0D
-            | 0x1C..=0x20
-            | 0x85
-            | 0xA0
-            | 0x1680
-            | 0x2000..=0x200A
-            | 0x2028
-            | 0x2029
-            | 0x202F
-            | 0x205F
-            | 0x3000
-    )
-}
+/// `c.isspace()` and `unicodedata.decimal(c, None)` are `arc_grid`'s (the ARC parser needs
+/// them for `int(str)`; this crate depends on it). A test checks both against the
+/// generated tables here.
+pub use arc_grid::pyint::{decimal_value, is_space};
 
 /// `c.isalnum()` (isalpha or isdecimal or isdigit or isnumeric).
 #[inline]
@@ -72,30 +56,6 @@ pub fn is_alnum(c: char) -> bool {
 #[inline]
 pub fn is_word(c: char) -> bool {
     c == '_' || is_alnum(c)
-}
-
-/// `unicodedata.decimal(c, None)`: value of a decimal digit (category Nd).
-pub fn decimal_value(c: char) -> Option<u8> {
-    let cp = c as u32;
-    if c.is_ascii_digit() {
-        return Some((cp - u32::from(b'0')) as u8);
-    }
-    if cp < 0x80 {
-        return None;
-    }
-    let idx = t::DECIMAL
-        .binary_search_by(|&(lo, hi, _)| {
-            if hi < cp {
-                std::cmp::Ordering::Less
-            } else if lo > cp {
-                std::cmp::Ordering::Greater
-            } else {
-                std::cmp::Ordering::Equal
-            }
-        })
-        .ok()?;
-    let &(lo, _, v) = t::DECIMAL.get(idx)?;
-    u8::try_from(cp - lo).ok().map(|d| d + v)
 }
 
 /// Whether the code point is assigned (category other than `Cn`) in Unicode 14.0.0.
@@ -257,6 +217,14 @@ mod tests {
         }
     }
 
+    /// `unicodedata.decimal` from the generated `DECIMAL` ranges.
+    fn table_decimal(cp: u32) -> Option<u8> {
+        let &(lo, _, v) = t::DECIMAL
+            .iter()
+            .find(|&&(lo, hi, _)| lo <= cp && cp <= hi)?;
+        u8::try_from(cp - lo).ok().map(|d| d + v)
+    }
+
     #[test]
     fn fast_paths_agree_with_tables() {
         for cp in 0..=0x10FFFFu32 {
@@ -264,6 +232,7 @@ mod tests {
                 continue;
             };
             assert_eq!(is_space(c), in_ranges(t::WHITESPACE, cp), "space {cp:X}");
+            assert_eq!(decimal_value(c), table_decimal(cp), "decimal {cp:X}");
             assert_eq!(is_alnum(c), in_ranges(t::ALNUM, cp), "alnum {cp:X}");
             assert_eq!(
                 is_assigned_u14(c),

@@ -500,7 +500,6 @@ fn parse_js_dict(code: &str) -> Value {
 fn js_dict_pairs(content: &str) -> Vec<(String, String)> {
     let s: Vec<char> = content.chars().collect();
     let n = s.len();
-    let is_ws = |c: char| pystr::is_space(c);
     let mut out = Vec::new();
     let mut p = 0;
     while p < n {
@@ -515,7 +514,7 @@ fn js_dict_pairs(content: &str) -> Vec<(String, String)> {
         }
         let key: String = s[p..k].iter().collect();
         let mut w = k + 1;
-        while w < n && is_ws(s[w]) {
+        while w < n && pystr::is_space(s[w]) {
             w += 1;
         }
         // Lazily extend the value from w.
@@ -524,7 +523,7 @@ fn js_dict_pairs(content: &str) -> Vec<(String, String)> {
         loop {
             if q < n && s[q] == ',' {
                 let mut w2 = q + 1;
-                while w2 < n && is_ws(s[w2]) {
+                while w2 < n && pystr::is_space(s[w2]) {
                     w2 += 1;
                 }
                 let first_comma = (q + 1..n).find(|&i| s[i] == ',').unwrap_or(n);
