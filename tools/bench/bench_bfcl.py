@@ -19,12 +19,12 @@ sides alternating within a round. Needs the shared data:
 from __future__ import annotations
 
 import json
-import os
 import random
 from collections import defaultdict
 from pathlib import Path
 
 import bfcl_reference as ref
+from golden_data import bfcl_single_turn_rows, find_shared_dir
 from timing import Comparison, best_times_interleaved
 
 import nejumi_scorers as ns
@@ -36,44 +36,13 @@ SNIPPETS = [
 ]  # fmt: skip
 
 
-def _shared_dir() -> Path | None:
-    env = os.environ.get("NEJUMI_SHARED_DIR")
-    if env:
-        return Path(env)
-    ws = os.environ.get("BUILD_WORKSPACE_DIRECTORY")
-    if ws:
-        return Path(ws).parent / "shared"
-    for parent in Path(__file__).resolve().parents:
-        if (parent / "WORKSPACE").is_file():
-            return parent.parent / "shared"
-    return None
-
-
-def _jsonl(path: Path) -> list:
-    with path.open(encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
-
-
 def _rows(shared: Path) -> list[dict]:
-    data = shared / "data" / "bfcl" / "bfcl"
-    outputs = {p["id"]: p["output"] for p in _jsonl(shared / "golden" / "bfcl.predictions.jsonl")}
-    rows = []
-    for item in _jsonl(shared / "golden" / "bfcl.items.jsonl"):
-        category = item["task"]
-        if category not in CATEGORIES or (category in ("java", "javascript") and not ref.HAVE_TREE_SITTER):
-            continue
-        docs = {e["id"]: e["function"] for e in _jsonl(data / f"BFCL_v3_{category}.json")}
-        answer_file = data / "possible_answer" / f"BFCL_v3_{category}.json"
-        answers = {e["id"]: e["ground_truth"] for e in _jsonl(answer_file)} if answer_file.exists() else {}
-        rows.append(
-            {
-                "category": category,
-                "output": outputs[item["id"]],
-                "functions": docs[item["id"]],
-                "possible_answer": answers.get(item["id"]),
-            }
-        )
-    return rows
+    """The single-turn golden rows the reference can check (Java / JavaScript need tree-sitter)."""
+    return [
+        row
+        for row in bfcl_single_turn_rows(shared)
+        if row["category"] not in ("java", "javascript") or ref.HAVE_TREE_SITTER
+    ]
 
 
 def _mutate(text: str, rng: random.Random) -> str:
@@ -107,7 +76,7 @@ def _reference(row: dict, output: str):
 
 
 def run(n: int, seed: int) -> list[Comparison]:
-    shared = _shared_dir()
+    shared = find_shared_dir()
     if shared is None or not (shared / "golden" / "bfcl.items.jsonl").is_file():
         print(f"bfcl: skipped (no shared data at {shared}; set NEJUMI_SHARED_DIR)")
         return []

@@ -1,4 +1,5 @@
-"""Helpers shared by the nejumi_scorers Python tests (locating ../shared)."""
+"""Helpers shared by the nejumi_scorers Python tests: skip, or fail under ``CI=true``,
+when the shared data or a test-only dependency is missing."""
 
 from __future__ import annotations
 
@@ -6,25 +7,11 @@ import os
 from pathlib import Path
 
 import pytest
+from golden_data import find_shared_dir
 
 
 def _in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() == "true"
-
-
-def find_shared_dir() -> Path | None:
-    """``$NEJUMI_SHARED_DIR``, else ``<repo root>/../shared`` where the repo root is the
-    first ancestor (of this file, or of its resolved path under Bazel runfiles) holding
-    ``WORKSPACE``."""
-    env = os.environ.get("NEJUMI_SHARED_DIR")
-    if env:
-        return Path(env)
-    here = Path(__file__)
-    for start in (here.absolute(), here.resolve()):
-        for parent in start.parents:
-            if (parent / "WORKSPACE").is_file() or (parent / "WORKSPACE.bazel").is_file():
-                return parent.parent / "shared"
-    return None
 
 
 def require_shared_dir(*relative: str) -> Path:

@@ -18,15 +18,11 @@ from pathlib import Path
 
 import pytest
 from _shared import require_shared_dir
+from golden_data import read_jsonl
 
 import nejumi_scorers as ns
 
 VERSIONS = ("arc-agi-1", "arc-agi-2")
-
-
-def _jsonl(path: Path) -> list:
-    with path.open(encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
 
 
 @lru_cache(maxsize=1)
@@ -38,8 +34,8 @@ def _golden():
         "data/arc_agi/arc-agi-1/evaluation",
         "data/arc_agi/arc-agi-2/evaluation",
     )
-    preds = _jsonl(shared / "golden" / "arc_agi.predictions.jsonl")
-    items = _jsonl(shared / "golden" / "arc_agi.items.jsonl")
+    preds = read_jsonl(shared / "golden" / "arc_agi.predictions.jsonl")
+    items = read_jsonl(shared / "golden" / "arc_agi.items.jsonl")
     expected = json.loads((shared / "golden" / "arc_agi.expected.json").read_text(encoding="utf-8"))
     return shared, preds, items, expected
 

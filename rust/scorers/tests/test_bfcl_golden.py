@@ -16,11 +16,11 @@ import json
 import random
 from collections import defaultdict
 from functools import lru_cache
-from pathlib import Path
 
 import bfcl_reference as ref
 import pytest
 from _shared import require_shared_dir
+from golden_data import bfcl_single_turn_rows
 
 import nejumi_scorers as ns
 
@@ -28,38 +28,12 @@ CATEGORIES = ref.SINGLE_TURN_CATEGORIES
 N_MUTATIONS = 4000
 
 
-def _jsonl(path: Path) -> list:
-    with path.open(encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
-
-
 @lru_cache(maxsize=1)
 def load_golden() -> list[dict]:
     """Single-turn golden items with their inputs: dicts with category, id, output,
     functions, possible_answer (None for relevance categories), valid, error_type."""
     shared = require_shared_dir("golden/bfcl.items.jsonl", "golden/bfcl.predictions.jsonl", "data/bfcl/bfcl")
-    data = shared / "data" / "bfcl" / "bfcl"
-    outputs = {p["id"]: p["output"] for p in _jsonl(shared / "golden" / "bfcl.predictions.jsonl")}
-    rows = []
-    for item in _jsonl(shared / "golden" / "bfcl.items.jsonl"):
-        category = item["task"]
-        if category not in CATEGORIES:
-            continue
-        functions = {e["id"]: e["function"] for e in _jsonl(data / f"BFCL_v3_{category}.json")}
-        answer_file = data / "possible_answer" / f"BFCL_v3_{category}.json"
-        answers = {e["id"]: e["ground_truth"] for e in _jsonl(answer_file)} if answer_file.exists() else {}
-        rows.append(
-            {
-                "category": category,
-                "id": item["id"],
-                "output": outputs[item["id"]],
-                "functions": functions[item["id"]],
-                "possible_answer": answers.get(item["id"]),
-                "valid": item["value"] == 1.0,
-                "error_type": item["error_type"],
-            }
-        )
-    return rows
+    return bfcl_single_turn_rows(shared)
 
 
 def rust_check(row: dict, output: str | None = None):

@@ -17,23 +17,19 @@ from pathlib import Path
 
 import pytest
 from _shared import require_shared_dir
+from golden_data import read_jsonl
 
 import nejumi_scorers as ns
 
 SCORED_METRICS = {"exact_match", "char_f1", "exact_match_figure", "control"}
 
 
-def _jsonl(path: Path) -> list:
-    with path.open(encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
-
-
 @lru_cache(maxsize=1)
 def _golden():
     shared = require_shared_dir("golden/jaster.items.jsonl", "golden/jaster.predictions.jsonl", "data/jaster/test")
-    items = _jsonl(shared / "golden" / "jaster.items.jsonl")
+    items = read_jsonl(shared / "golden" / "jaster.items.jsonl")
     preds = {}
-    for p in _jsonl(shared / "golden" / "jaster.predictions.jsonl"):
+    for p in read_jsonl(shared / "golden" / "jaster.predictions.jsonl"):
         key = (p["task"], int(p["shots"]), str(p["id"]))
         assert key not in preds, f"duplicate prediction {key}"
         preds[key] = p["output"] if p["output"] is not None else ""
@@ -151,7 +147,7 @@ def test_per_task_means_match_expected():
 def test_stale_jhumaneval_char_f1():
     """Upstream scores jhumaneval with char_f1([code], [expected]) (stale metrics_func)."""
     shared = require_shared_dir("golden/jaster_jhumaneval.items.jsonl", "data/jaster/test")
-    rows = _jsonl(shared / "golden" / "jaster_jhumaneval.items.jsonl")
+    rows = read_jsonl(shared / "golden" / "jaster_jhumaneval.items.jsonl")
     for r in rows:
         expected = _gold(shared, "jhumaneval", str(r["id"]))
         got = ns.char_f1(str([r["extracted_code"]]), str([expected]))
