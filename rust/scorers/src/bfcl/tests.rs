@@ -172,29 +172,6 @@ fn decode_ast_python_skips_brackets() {
     }
 }
 
-/// Python source for a value (what a model would write).
-fn encode(v: &Value) -> String {
-    match v {
-        Value::Dict(d) => {
-            let parts: Vec<String> = d
-                .iter()
-                .map(|(k, v)| format!("{}: {}", encode(k), encode(v)))
-                .collect();
-            format!("{{{}}}", parts.join(", "))
-        }
-        Value::List(items) => format!(
-            "[{}]",
-            items.iter().map(encode).collect::<Vec<_>>().join(", ")
-        ),
-        Value::Tuple(items) if items.len() == 1 => format!("({},)", encode(&items[0])),
-        Value::Tuple(items) => format!(
-            "({})",
-            items.iter().map(encode).collect::<Vec<_>>().join(", ")
-        ),
-        other => repr(other),
-    }
-}
-
 fn leaf() -> impl Strategy<Value = Value> {
     prop_oneof![
         Just(Value::None),
@@ -229,7 +206,7 @@ fn call_strategy() -> impl Strategy<Value = (String, Vec<(String, Value)>)> {
         prop::collection::vec(("[a-z_][a-z0-9_]{0,6}", value()), 0..4),
     )
         .prop_filter("no keywords", |(name, args)| {
-            let kw = |s: &str| pyparse_keyword(s);
+            let kw = |s: &str| pyparse::is_keyword(s.as_bytes());
             !name.split('.').any(kw) && !args.iter().any(|(k, _)| kw(k))
         })
         .prop_map(|(name, args)| {
@@ -241,47 +218,6 @@ fn call_strategy() -> impl Strategy<Value = (String, Vec<(String, Value)>)> {
             }
             (name, out)
         })
-}
-
-fn pyparse_keyword(s: &str) -> bool {
-    matches!(
-        s,
-        "False"
-            | "None"
-            | "True"
-            | "and"
-            | "as"
-            | "assert"
-            | "async"
-            | "await"
-            | "break"
-            | "class"
-            | "continue"
-            | "def"
-            | "del"
-            | "elif"
-            | "else"
-            | "except"
-            | "finally"
-            | "for"
-            | "from"
-            | "global"
-            | "if"
-            | "import"
-            | "in"
-            | "is"
-            | "lambda"
-            | "nonlocal"
-            | "not"
-            | "or"
-            | "pass"
-            | "raise"
-            | "return"
-            | "try"
-            | "while"
-            | "with"
-            | "yield"
-    )
 }
 
 /// Negative numbers decode through upstream's UnaryOp quirk, which is still `-x`.
@@ -355,7 +291,7 @@ proptest! {
         let src = format!(
             "[{}]",
             calls.iter().map(|(n, args)| format!(
-                "{}({})", n, args.iter().map(|(k, v)| format!("{k}={}", encode(v))).collect::<Vec<_>>().join(", ")
+                "{}({})", n, args.iter().map(|(k, v)| format!("{k}={}", repr(v))).collect::<Vec<_>>().join(", ")
             )).collect::<Vec<_>>().join(", ")
         );
         let decoded = match decode_ast(&src, Language::Python) {
@@ -437,7 +373,7 @@ proptest! {
         cut in 0usize..400,
     ) {
         let src = calls.iter().map(|(n, args)| format!(
-            "{}({})", n, args.iter().map(|(k, v)| format!("{k}={}", encode(v))).collect::<Vec<_>>().join(", ")
+            "{}({})", n, args.iter().map(|(k, v)| format!("{k}={}", repr(v))).collect::<Vec<_>>().join(", ")
         )).collect::<Vec<_>>().join(", ");
         assert_fast_agrees(&src)?;
         // Every prefix too: most are certain failures (unclosed brackets, strings).
