@@ -16,14 +16,16 @@
 //! removal and the `\W` → space replacement, `strip().split()` yields exactly the maximal
 //! runs of `\w` characters (no `\w` character is whitespace and `lower()` never produces
 //! whitespace). So one branch-free pass, with one lookup per code point in a 128 KiB table
-//! built on first use from the CPython tables of [`pystr`], writes the lowered runs back to
-//! back into a reused buffer and records where each run starts. A single run is the
+//! built on first use from the CPython tables of [`pystr`], writes the lowered code points
+//! in place (0 for `\W`) into a reused buffer and keeps a bit mask of the word positions,
+//! 64 at a time; the runs start and end where that mask changes. A single run is the
 //! result as it is; several are sorted (by a key of their first three code points, then
 //! the rest) and joined with spaces. Code points the table does not cover (U+0080..U+00FF,
 //! above the BMP, multi-code-point `lower()`, lone surrogates) send the string through a
 //! general loop, and one holding U+03A3, whose `lower()` depends on its neighbours,
 //! through the `String` path of [`process_and_sort`]. The LCS skips the common prefix and
-//! suffix and keeps its match masks in reused tables (a row per distinct code point).
+//! suffix and keeps its match masks in reused tables (a row per distinct code point); a
+//! pattern of up to 128 code points runs on one u128.
 
 use std::cell::Cell;
 use std::sync::OnceLock;
@@ -135,11 +137,12 @@ fn bmp_entry(cp: u32) -> u16 {
 /// One string after `_process_and_sort`, as code points. The buffers only grow.
 #[derive(Default)]
 struct Processor {
-    /// The lowered `\w` runs in input order, back to back (`buf[..len]`).
+    /// The lowered `\w` runs: in place over the input on the fast path (separators as
+    /// 0), back to back on the general one.
     buf: Vec<u32>,
-    len: usize,
-    /// Run `k` is `buf[run_start[k]..run_start[k + 1]]` (the last one ends at `len`).
+    /// Run `k` is `buf[run_start[k]..run_end[k]]`.
     run_start: Vec<u32>,
+    run_end: Vec<u32>,
     runs: usize,
     /// (sort key, start, end) of each run, for sorting.
     tokens: Vec<(u64, u32, u32)>,
@@ -164,58 +167,96 @@ impl Processor {
     fn output(&self) -> &[u32] {
         if self.use_joined {
             &self.joined
+        } else if self.runs == 1 {
+            self.run(0)
         } else {
-            self.buf.get(..self.len).unwrap_or_default()
+            &[]
         }
     }
 
-    /// Writes the lowered `\w` runs of `input` to `buf` and their starts to `run_start`.
+    fn run(&self, k: usize) -> &[u32] {
+        let start = self.run_start.get(k).map_or(0, |&s| s as usize);
+        let end = self.run_end.get(k).map_or(0, |&e| e as usize);
+        self.buf.get(start..end).unwrap_or_default()
+    }
+
+    /// Finds the lowered `\w` runs of `input` (into `buf`, `run_start`, `run_end`).
     /// `Ok(false)`: the input holds U+03A3 (the runs are then incomplete).
     fn tokenize(&mut self, input: &[u32]) -> Result<bool, InvalidCodePoint> {
-        // Per input character at most two code points ('İ' → "i̇"), plus the window
-        // of the last block in `write_table_only`.
-        let cap = 2 * input.len() + 32;
+        // Per input character at most two code points ('İ' → "i̇"), plus room for the
+        // last 64-code-point block; at most one run per input character.
+        let cap = 2 * input.len() + 64;
         if self.buf.len() < cap {
             self.buf.resize(cap, 0);
         }
-        let runs = input.len() / 2 + 32;
+        let runs = input.len() + 2;
         if self.run_start.len() < runs {
             self.run_start.resize(runs, 0);
+            self.run_end.resize(runs, 0);
+        }
+        if self.map_table_only(input) {
+            return Ok(true);
         }
         let mut w = RunWriter {
             buf: &mut self.buf,
             run_start: &mut self.run_start,
+            run_end: &mut self.run_end,
             len: 0,
             runs: 0,
             in_word: false,
         };
-        let complete = if w.write_table_only(input) {
-            true
-        } else {
-            w = RunWriter {
-                len: 0,
-                runs: 0,
-                in_word: false,
-                ..w
-            };
-            w.write_any(input)?
-        };
-        self.len = w.len;
+        let complete = w.write_any(input)?;
+        w.finish();
         self.runs = w.runs;
         Ok(complete)
     }
 
+    /// The fast path: maps every code point through [`bmp_table`] in place and finds
+    /// the runs from a bit mask of the word positions, 64 at a time. `false` when some
+    /// code point has no plain entry (the result is then garbage and
+    /// [`RunWriter::write_any`] must run instead).
+    #[inline(never)]
+    fn map_table_only(&mut self, input: &[u32]) -> bool {
+        let table = bmp_table();
+        // Bit 16 or above ends up set for a code point above the BMP or an entry of
+        // SPECIAL (0xFFFF + 1); never for a plain entry.
+        let mut special = 0u32;
+        // Whether the code point before the current block is in a run.
+        let mut carry = 0u64;
+        let (mut starts, mut ends) = (0usize, 0usize);
+        for (c, (block, out)) in input.chunks(64).zip(self.buf.chunks_mut(64)).enumerate() {
+            let mut word = 0u64;
+            for (j, (&cp, o)) in block.iter().zip(out.iter_mut()).enumerate() {
+                let lowered = u32::from(table[(cp & 0xFFFF) as usize]);
+                special |= cp | (lowered + 1);
+                *o = lowered;
+                word |= u64::from(lowered != 0) << j;
+            }
+            let before = (word << 1) | carry;
+            let base = (64 * c) as u32;
+            // A run starts where a word position follows a separator, and ends (one past
+            // its last code point) where a separator follows a word position; in a short
+            // last block, the bits past its end are separators.
+            starts = push_bits(&mut self.run_start, starts, word & !before, base);
+            ends = push_bits(&mut self.run_end, ends, !word & before, base);
+            carry = word >> 63;
+        }
+        if carry == 1 {
+            if let Some(end) = self.run_end.get_mut(ends) {
+                *end = input.len() as u32;
+            }
+        }
+        self.runs = starts;
+        special >> 16 == 0
+    }
+
     /// `" ".join(sorted(runs))` into `joined`.
     fn sort_join(&mut self) {
-        let buf = self.buf.get(..self.len).unwrap_or_default();
-        let text = |s: u32, e: u32| buf.get(s as usize..e as usize).unwrap_or_default();
+        let text = |s: u32, e: u32| self.buf.get(s as usize..e as usize).unwrap_or_default();
         self.tokens.clear();
         let starts = self.run_start.get(..self.runs).unwrap_or_default();
-        let ends = starts.iter().skip(1).copied();
-        for (&start, end) in starts
-            .iter()
-            .zip(ends.chain(std::iter::once(self.len as u32)))
-        {
+        let ends = self.run_end.get(..self.runs).unwrap_or_default();
+        for (&start, &end) in starts.iter().zip(ends) {
             self.tokens.push((sort_key(text(start, end)), start, end));
         }
         // Python orders str by code point, exactly as slices of code points compare.
@@ -231,7 +272,6 @@ impl Processor {
             self.tokens.sort_unstable_by(order);
         }
         self.joined.clear();
-        self.joined.reserve(self.len + self.runs);
         for (k, &(_, start, end)) in self.tokens.iter().enumerate() {
             if k > 0 {
                 self.joined.push(SPACE);
@@ -258,10 +298,25 @@ impl Processor {
     }
 }
 
-/// The output cursor of [`Processor::tokenize`].
+/// Appends `base` plus the position of each set bit of `bits` to `to[at..]`; returns the
+/// new count.
+#[inline]
+fn push_bits(to: &mut [u32], mut at: usize, mut bits: u64, base: u32) -> usize {
+    while bits != 0 {
+        if let Some(slot) = to.get_mut(at) {
+            *slot = base + bits.trailing_zeros();
+        }
+        at += 1;
+        bits &= bits - 1;
+    }
+    at
+}
+
+/// The output cursor of the general path of [`Processor::tokenize`].
 struct RunWriter<'a> {
     buf: &'a mut [u32],
     run_start: &'a mut [u32],
+    run_end: &'a mut [u32],
     len: usize,
     runs: usize,
     in_word: bool,
@@ -279,6 +334,9 @@ impl RunWriter<'_> {
             }
             self.runs += 1;
         }
+        if !word && self.in_word {
+            self.end_run();
+        }
         if word {
             if let Some(slot) = self.buf.get_mut(self.len) {
                 *slot = lowered;
@@ -288,45 +346,17 @@ impl RunWriter<'_> {
         self.in_word = word;
     }
 
-    /// The fast path: `false` when some code point has no plain [`bmp_table`] entry
-    /// (the output is then garbage and [`Self::write_any`] must run instead).
-    ///
-    /// Branch-free, in blocks of 32 code points: every code point is written and the
-    /// positions advance by 0 or 1. A block writes below `len + 32` and starts at most
-    /// 17 runs, so the writes go to fixed-size windows and need no bounds checks.
-    #[inline(never)]
-    fn write_table_only(&mut self, input: &[u32]) -> bool {
-        let table = bmp_table();
-        // Bit 16 or above ends up set for a code point above the BMP or an entry of
-        // SPECIAL (0xFFFF + 1); never for a plain entry.
-        let mut special = 0u32;
-        for block in input.chunks(32) {
-            let out = self.buf.get_mut(self.len..self.len + 32);
-            let starts = self.run_start.get_mut(self.runs..self.runs + 32);
-            let (Some(Ok(out)), Some(Ok(starts))) = (
-                out.map(<&mut [u32; 32]>::try_from),
-                starts.map(<&mut [u32; 32]>::try_from),
-            ) else {
-                return false; // unreachable: `tokenize` reserves room for this
-            };
-            let (mut o, mut n) = (0usize, 0usize);
-            let mut in_word = self.in_word;
-            let base = self.len as u32;
-            for &cp in block {
-                let lowered = u32::from(table[(cp & 0xFFFF) as usize]);
-                special |= cp | (lowered + 1);
-                let word = lowered != 0;
-                starts[n & 31] = base + o as u32;
-                n += usize::from(word & !in_word);
-                out[o & 31] = lowered;
-                o += usize::from(word);
-                in_word = word;
-            }
-            self.len += o;
-            self.runs += n;
-            self.in_word = in_word;
+    fn end_run(&mut self) {
+        if let Some(at) = self.run_end.get_mut(self.runs.wrapping_sub(1)) {
+            *at = self.len as u32;
         }
-        special >> 16 == 0
+    }
+
+    /// Ends the last run.
+    fn finish(&mut self) {
+        if self.in_word {
+            self.end_run();
+        }
     }
 
     /// Any input. `Ok(false)`: the input holds U+03A3.
@@ -485,6 +515,23 @@ impl LcsTables {
                 u64::MAX
             } else {
                 (1u64 << pattern.len()) - 1
+            };
+            (!v & valid).count_ones() as usize
+        } else if words == 2 {
+            // Up to 128 code points (most sentences): one u128 addition carries between
+            // the two words.
+            let mut v = u128::MAX;
+            for &c in text {
+                let row = self.row(c);
+                let lo = self.masks.get(2 * row).copied().unwrap_or(0);
+                let hi = self.masks.get(2 * row + 1).copied().unwrap_or(0);
+                let u = v & ((u128::from(hi) << 64) | u128::from(lo));
+                v = v.wrapping_add(u) | (v - u);
+            }
+            let valid = if pattern.len() == 128 {
+                u128::MAX
+            } else {
+                (1u128 << pattern.len()) - 1
             };
             (!v & valid).count_ones() as usize
         } else {
@@ -995,6 +1042,35 @@ mod tests {
         fn fast_processing_matches_reference(a in mixed(90)) {
             let mut s = Scratch::new();
             prop_assert_eq!(s.process_and_sort(&a), process_and_sort(&a));
+        }
+
+        #[test]
+        fn fast_processing_across_64_code_point_blocks(a in "[aBあ.。 ]{0,300}") {
+            let mut s = Scratch::new();
+            prop_assert_eq!(s.process_and_sort(&a), process_and_sort(&a));
+        }
+
+        #[test]
+        fn fast_processing_after_a_longer_string(
+            before in "[あ-ん😀]{20,80}",
+            a in "[a-c ]{1,30}",
+        ) {
+            let mut s = Scratch::new();
+            s.process_and_sort(&before);
+            prop_assert_eq!(s.process_and_sort(&a), process_and_sort(&a));
+        }
+
+        #[test]
+        fn fast_sorting_of_runs_with_long_common_prefixes(
+            runs in proptest::collection::vec(
+                "(ab|abcdefghijkl|abcdefghijklm|abcdefghijklmn|東京都|東京都庁舎前駅|東京都庁舎前|😀a|😀abcd|😀abce)",
+                0..12,
+            ),
+            separator in "[ 。、.]",
+        ) {
+            let text = runs.join(&separator);
+            let mut s = Scratch::new();
+            prop_assert_eq!(s.process_and_sort(&text), process_and_sort(&text));
         }
 
         #[test]
