@@ -117,8 +117,9 @@ def bfcl_check_batch(
     functions_json: Sequence[str],
     possible_answers_json: Sequence[str | None],
 ) -> list[tuple[bool, str | None]]:
-    """``bfcl_check`` element-wise for one category; releases the GIL. Length mismatch or any
-    failing item -> ValueError naming the item index."""
+    """``bfcl_check`` element-wise for one category; releases the GIL and splits large
+    batches over the cores. Length mismatch or any failing item -> ValueError naming the
+    first failing index."""
 
 class BfclItem:
     """One dataset item (category, function docs, possible answer) parsed once by

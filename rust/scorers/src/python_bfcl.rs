@@ -84,18 +84,12 @@ fn bfcl_check_batch(
             possible_answers_json.len()
         )));
     }
-    let verdicts = py.detach(|| {
-        raw_outputs
-            .iter()
-            .zip(&functions_json)
-            .zip(&possible_answers_json)
-            .enumerate()
-            .map(|(i, ((raw, f), pa))| {
-                bfcl::check_json(category, raw, f, pa.as_deref())
-                    .map_err(|e| PyValueError::new_err(format!("item {i}: {e}")))
-            })
-            .collect::<PyResult<Vec<Verdict>>>()
-    })?;
+    let raws: Vec<&str> = raw_outputs.iter().map(|r| &**r).collect();
+    let functions: Vec<&str> = functions_json.iter().map(|f| &**f).collect();
+    let answers: Vec<Option<&str>> = possible_answers_json.iter().map(|a| a.as_deref()).collect();
+    let verdicts = py
+        .detach(|| bfcl::check_json_batch(category, &raws, &functions, &answers))
+        .map_err(|(i, e)| PyValueError::new_err(format!("item {i}: {e}")))?;
     py_verdicts(py, verdicts)
 }
 

@@ -131,6 +131,22 @@ def test_batch_matches_single():
         assert [tuple(b) for b in batch] == [tuple(rust_check(r)) for r in sub]
 
 
+def test_large_batch_matches_single_and_names_first_bad_item():
+    # Past 2 x 1024 items the batch is split over the cores: the order of the verdicts and
+    # the index of the first failing item must not depend on the split.
+    sub = [r for r in load_golden() if r["category"] == "simple"]
+    rows = [sub[i % len(sub)] for i in range(5000)]
+    outputs = [r["output"] for r in rows]
+    functions = [json.dumps(r["functions"]) for r in rows]
+    answers = [json.dumps(r["possible_answer"]) for r in rows]
+    batch = ns.bfcl_check_batch("simple", outputs, functions, answers)
+    assert [tuple(b) for b in batch] == [tuple(rust_check(r)) for r in rows]
+    functions[4000] = "not json"
+    functions[3000] = "not json"
+    with pytest.raises(ValueError, match=r"^item 3000: "):
+        ns.bfcl_check_batch("simple", outputs, functions, answers)
+
+
 # Replacement snippets: values, calls and syntax that exercise the decoder's edges.
 SNIPPETS = [
     "1", "-5", "1e3", "0x1F", "1_000", "01", "1.", ".5", "2j", "-2.5", "True", "False", "None",

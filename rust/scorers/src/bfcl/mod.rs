@@ -260,6 +260,30 @@ pub fn check_prepared_batch<P: std::ops::Deref<Target = Prepared> + Sync>(
     })
 }
 
+/// [`check_json`] over a batch, split over the cores like [`check_prepared_batch`]; the
+/// error names the first failing index.
+pub fn check_json_batch(
+    category: &str,
+    raw_outputs: &[&str],
+    functions_json: &[&str],
+    possible_answers_json: &[Option<&str>],
+) -> Result<Vec<Verdict>, (usize, BfclError)> {
+    let n = raw_outputs
+        .len()
+        .min(functions_json.len())
+        .min(possible_answers_json.len());
+    crate::par::map_ranges(n, ITEMS_PER_THREAD, |range| {
+        range
+            .map(|i| {
+                let raw = raw_outputs.get(i).copied().unwrap_or_default();
+                let functions = functions_json.get(i).copied().unwrap_or_default();
+                let answer = possible_answers_json.get(i).copied().flatten();
+                check_json(category, raw, functions, answer).map_err(|e| (i, e))
+            })
+            .collect()
+    })
+}
+
 fn check_category(category: Category, raw_output: &str, item: &Item) -> Result<Verdict, BfclError> {
     let text = strip_think(raw_output);
     if category.relevance {
