@@ -12,7 +12,8 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
-from support.shared_data import shared_dir
+from _shared import require_shared_dir
+from golden_data import read_jsonl
 
 from nejumi.benchmark import ScoredRow
 from nejumi.benchmarks.jaster import ROBUSTNESS_TASKS, UNSUPPORTED, Jaster, JasterSettings, robustness_scores
@@ -23,10 +24,6 @@ from nejumi.rescore import read_predictions, rescore, rescore_jaster
 SLICE = ("jcommonsenseqa", "jnli", "jsquad")
 
 
-def load_jsonl(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
 def same(expected: float | None, got: float | None) -> bool:
     if expected is None or got is None:
         return expected is got
@@ -35,7 +32,7 @@ def same(expected: float | None, got: float | None) -> bool:
 
 @pytest.fixture(scope="module")
 def shared() -> Path:
-    return shared_dir()
+    return require_shared_dir("golden", "data")
 
 
 @pytest.fixture(scope="module")
@@ -74,9 +71,9 @@ def test_every_item_matches(shared: Path) -> None:
     data = shared / "data" / "jaster"
     predictions = {
         (p["task"], p["shots"], p["id"]): p["output"]
-        for p in load_jsonl(shared / "golden" / "jaster.predictions.jsonl")
+        for p in read_jsonl(shared / "golden" / "jaster.predictions.jsonl")
     }
-    items = [i for i in load_jsonl(shared / "golden" / "jaster.items.jsonl") if i["task"] not in UNSUPPORTED]
+    items = [i for i in read_jsonl(shared / "golden" / "jaster.items.jsonl") if i["task"] not in UNSUPPORTED]
     plan_tasks = tuple(sorted({i["task"] for i in items} - {"jmmlu_robust", *ROBUSTNESS_TASKS}))
     jaster = Jaster(JasterSettings(data, plan_tasks, 2, True, {"test": 10**6, "dev": 0}, None, {}, Compatibility()))
     samples = {(s.task, s.shots, s.id): s for s in jaster.plan() if s.subset == "test"}

@@ -44,9 +44,11 @@ def scripted_service(workdir: Path, script: dict[str, Any]) -> Iterator[RunningS
 
 
 def repo_root() -> Path:
-    from support.shared_data import repo_root as root
-
-    return root()
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        if (parent / "WORKSPACE").is_file():
+            return parent
+    raise RuntimeError(f"no WORKSPACE above {here}")
 
 
 def quickstart_data() -> Path:

@@ -1,5 +1,6 @@
-"""Locating and reading the shared golden data (``../shared``): used by the scorer tests
-and by ``//tools/bench``, so it imports no test framework."""
+"""Locating and reading the shared golden data (``../shared``): the one locator for the
+scorer tests, the jaster golden test and ``//tools/bench``, so it imports no test
+framework (``_shared.require_shared_dir`` adds the skip / CI failure)."""
 
 from __future__ import annotations
 
