@@ -271,13 +271,34 @@ impl Processor {
         if !self.tokens.is_sorted_by(|x, y| order(x, y).is_le()) {
             self.tokens.sort_unstable_by(order);
         }
+        // Words are short: copy each in blocks of 8 code points, past its end into room
+        // the next word (or the final truncation) takes back, rather than one `memcpy`
+        // call per word. `buf` has room past every run (see `tokenize`).
+        let total: usize = self
+            .tokens
+            .iter()
+            .map(|&(_, s, e)| (e - s) as usize + 1)
+            .sum();
         self.joined.clear();
-        for (k, &(_, start, end)) in self.tokens.iter().enumerate() {
-            if k > 0 {
-                self.joined.push(SPACE);
+        self.joined.resize(total + 8, 0);
+        let mut at = 0usize;
+        for &(_, start, end) in &self.tokens {
+            let (start, len) = (start as usize, (end - start) as usize);
+            for block in (0..len).step_by(8) {
+                let from = self.buf.get(start + block..start + block + 8);
+                let to = self.joined.get_mut(at + block..at + block + 8);
+                if let (Some(from), Some(to)) = (from, to) {
+                    to.copy_from_slice(from);
+                }
             }
-            self.joined.extend_from_slice(text(start, end));
+            at += len;
+            if let Some(space) = self.joined.get_mut(at) {
+                *space = SPACE;
+            }
+            at += 1;
         }
+        // Drop the space after the last word and the spare room.
+        self.joined.truncate(total - 1);
         self.use_joined = true;
     }
 
