@@ -756,14 +756,15 @@ pub fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
     result
 }
 
-/// `char_f1` of the pairs of a flat code-point buffer: pair `i` is the pred
-/// `cps[ends[2i-1]..ends[2i]]` (with `ends[-1] = 0`) and the gold `cps[ends[2i]..ends[2i+1]]`.
-/// A lone surrogate gives `Err((i, 0, _))` for pred `i`, `Err((i, 1, _))` for gold `i` (the
-/// first one by index). Large batches are split over the available cores.
-pub fn char_f1_batch_code_points(
+/// `fuzz.token_sort_ratio` (0..=100) of the pairs of a flat code-point buffer: pair `i` is
+/// `cps[ends[2i-1]..ends[2i]]` (with `ends[-1] = 0`) and `cps[ends[2i]..ends[2i+1]]`.
+/// A lone surrogate gives `Err((i, 0, _))` in the first string of pair `i`, `Err((i, 1, _))`
+/// in the second (the first one by index). Large batches are split over the available
+/// cores.
+pub fn token_sort_ratio_batch_code_points(
     cps: &[u32],
     ends: &[usize],
-) -> Result<Vec<f64>, (usize, usize, InvalidCodePoint)> {
+) -> Result<Vec<u32>, (usize, usize, InvalidCodePoint)> {
     crate::par::map_ranges(ends.len() / 2, PAIRS_PER_THREAD, |pairs| {
         with_scratch(|s| score_pairs(s, cps, ends, pairs))
     })
@@ -777,7 +778,7 @@ fn score_pairs(
     cps: &[u32],
     ends: &[usize],
     pairs: std::ops::Range<usize>,
-) -> Result<Vec<f64>, (usize, usize, InvalidCodePoint)> {
+) -> Result<Vec<u32>, (usize, usize, InvalidCodePoint)> {
     pairs
         .map(|i| {
             let start = match i.checked_sub(1) {
@@ -788,10 +789,9 @@ fn score_pairs(
             let end = ends.get(2 * i + 1).copied().unwrap_or(mid);
             let a = cps.get(start..mid).unwrap_or_default();
             let b = cps.get(mid..end).unwrap_or_default();
-            let r = scratch
+            scratch
                 .token_sort_ratio_code_points(a, b)
-                .map_err(|(which, e)| (i, which, e))?;
-            Ok(f64::from(r) / 100.0)
+                .map_err(|(which, e)| (i, which, e))
         })
         .collect()
 }
@@ -1010,9 +1010,9 @@ mod tests {
             ends.push(cps.len());
             cps.extend(b.chars().map(u32::from));
             ends.push(cps.len());
-            want.push(char_f1(a, b));
+            want.push(token_sort_ratio(a, b));
         }
-        assert_eq!(char_f1_batch_code_points(&cps, &ends), Ok(want));
+        assert_eq!(token_sort_ratio_batch_code_points(&cps, &ends), Ok(want));
         // a surrogate in gold 5000 and in pred 9000: the first by index wins
         let at = |i: usize| ends[2 * i];
         let (g5000, p9000) = (at(5000), ends[2 * 9000 - 1]);
@@ -1024,7 +1024,7 @@ mod tests {
         for e in ends.iter_mut().skip(2 * 5000 + 1) {
             *e += 1;
         }
-        let got = char_f1_batch_code_points(&cps, &ends);
+        let got = token_sort_ratio_batch_code_points(&cps, &ends);
         assert_eq!(
             got,
             Err((

@@ -2,7 +2,8 @@
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::PyString;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyFloat, PyString};
 
 use crate::{control, fuzz, normalize, robust};
 
@@ -104,9 +105,30 @@ fn invalid_text(arg: &str, e: fuzz::InvalidCodePoint) -> PyErr {
     PyValueError::new_err(format!("{arg}: not valid Unicode text: {e}"))
 }
 
+/// The 101 values `char_f1` can return (`ratio / 100.0` for `ratio` in 0..=100), built
+/// once: a new reference to one of them costs far less than a new float per call.
+static CHAR_F1_VALUES: PyOnceLock<Vec<Py<PyFloat>>> = PyOnceLock::new();
+
+/// `token_sort_ratio / 100.0` as a Python float.
+fn char_f1_value(py: Python<'_>, ratio: u32) -> PyResult<Py<PyFloat>> {
+    let values = CHAR_F1_VALUES.get_or_init(py, || {
+        (0..=100u32)
+            .map(|r| PyFloat::new(py, f64::from(r) / 100.0).unbind())
+            .collect()
+    });
+    values
+        .get(ratio as usize)
+        .map(|v| v.clone_ref(py))
+        .ok_or_else(|| PyValueError::new_err(format!("token_sort_ratio {ratio} above 100")))
+}
+
 /// fuzzywuzzy.fuzz.token_sort_ratio(pred, gold) / 100.0.
 #[pyfunction]
-fn char_f1(pred: &Bound<'_, PyString>, gold: &Bound<'_, PyString>) -> PyResult<f64> {
+fn char_f1(
+    py: Python<'_>,
+    pred: &Bound<'_, PyString>,
+    gold: &Bound<'_, PyString>,
+) -> PyResult<Py<PyFloat>> {
     let ratio = fuzz::with_scratch(|scratch| {
         let cps = scratch.code_point_buffer();
         cps.clear();
@@ -116,7 +138,7 @@ fn char_f1(pred: &Bound<'_, PyString>, gold: &Bound<'_, PyString>) -> PyResult<f
         Ok::<_, PyErr>(scratch.token_sort_ratio_of_buffer(split))
     })?;
     match ratio {
-        Ok(r) => Ok(f64::from(r) / 100.0),
+        Ok(r) => char_f1_value(py, r),
         Err((0, e)) => Err(invalid_text("pred", e)),
         Err((_, e)) => Err(invalid_text("gold", e)),
     }
@@ -134,7 +156,7 @@ fn char_f1_batch(
     py: Python<'_>,
     preds: Vec<Bound<'_, PyString>>,
     golds: Vec<Bound<'_, PyString>>,
-) -> PyResult<Vec<f64>> {
+) -> PyResult<Vec<Py<PyFloat>>> {
     check_same_len(
         "char_f1_batch",
         ("preds", preds.len()),
@@ -158,12 +180,14 @@ fn char_f1_batch(
         }
         let first = scores.len();
         let chunk = py
-            .detach(|| fuzz::char_f1_batch_code_points(&cps, &ends))
+            .detach(|| fuzz::token_sort_ratio_batch_code_points(&cps, &ends))
             .map_err(|(i, which, e)| {
                 let arg = if which == 0 { "preds" } else { "golds" };
                 invalid_text(&format!("{arg}[{}]", first + i), e)
             })?;
-        scores.extend(chunk);
+        for r in chunk {
+            scores.push(char_f1_value(py, r)?);
+        }
     }
     Ok(scores)
 }
