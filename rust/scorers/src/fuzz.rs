@@ -532,11 +532,8 @@ impl LcsTables {
                 let u = v & m;
                 v = v.wrapping_add(u) | (v - u);
             }
-            let valid = if pattern.len() == 64 {
-                u64::MAX
-            } else {
-                (1u64 << pattern.len()) - 1
-            };
+            // The pattern's bits: 1..=64 of them.
+            let valid = u64::MAX >> (64 - pattern.len());
             (!v & valid).count_ones() as usize
         } else if words == 2 {
             // Up to 128 code points (most sentences): one u128 addition carries between
@@ -549,11 +546,8 @@ impl LcsTables {
                 let u = v & ((u128::from(hi) << 64) | u128::from(lo));
                 v = v.wrapping_add(u) | (v - u);
             }
-            let valid = if pattern.len() == 128 {
-                u128::MAX
-            } else {
-                (1u128 << pattern.len()) - 1
-            };
+            // The pattern's bits: 65..=128 of them.
+            let valid = u128::MAX >> (128 - pattern.len());
             (!v & valid).count_ones() as usize
         } else {
             self.v.clear();
@@ -901,6 +895,21 @@ mod tests {
         assert_eq!(lcs_len(&c, &d), naive_lcs(&c, &d));
         assert_eq!(lcs_len(&chars(""), &chars("abc")), 0);
         assert_eq!(lcs_len(&chars("abc"), &chars("abc")), 3);
+    }
+
+    #[test]
+    fn lcs_at_word_boundaries() {
+        // Patterns of exactly 1, 64 and 128 code points fill a word, or two, to the top bit.
+        for n in [1, 2, 63, 64, 65, 127, 128, 129, 192] {
+            let pattern: Vec<char> = (0..n).map(|i| ['x', 'y', 'z'][i % 3]).collect();
+            // 'w' at both ends: no common prefix or suffix to strip, so the pattern keeps
+            // its n code points.
+            let text: Vec<char> = std::iter::once('w')
+                .chain((0..n + 7).map(|i| ['z', 'x', 'w', 'y'][i % 4]))
+                .chain(std::iter::once('w'))
+                .collect();
+            assert_eq!(lcs_len(&pattern, &text), naive_lcs(&pattern, &text), "{n}");
+        }
     }
 
     /// `token_sort_ratio` by the `String` reference path and the DP LCS.
