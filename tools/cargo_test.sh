@@ -12,6 +12,8 @@ fi
 if ! command -v cargo >/dev/null 2>&1 && [[ -x "${HOME:-/root}/.cargo/bin/cargo" ]]; then
   export PATH="${HOME:-/root}/.cargo/bin:$PATH"
 fi
+# pyo3 builds for the interpreter the Python targets use: the venv's python3 (on PATH).
+export PYO3_PYTHON="${PYO3_PYTHON:-$(command -v python3)}"
 # Runfiles are symlinks; build the real source tree so rustfmt and cargo see one crate.
 cd "$(dirname "$(readlink -f "$manifest")")"
 export CARGO_TARGET_DIR="${HOME:-/root}/.cache/nejumi/cargo-target/$(basename "$rel")-test"

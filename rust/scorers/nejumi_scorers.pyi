@@ -26,8 +26,11 @@ def exact_match(pred: str, gold: str) -> float:
 def exact_match_figure(pred: str, gold: str) -> float:
     """1.0 if ``float(pred) == float(gold)`` else 0.0 (unparsable -> 0.0; nan != nan)."""
 
-def char_f1(pred: str, gold: str) -> float:
-    """``fuzzywuzzy.fuzz.token_sort_ratio(pred, gold) / 100.0`` (python-Levenshtein backend)."""
+def char_f1(pred: str, gold: str, /) -> float:
+    """``fuzzywuzzy.fuzz.token_sort_ratio(pred, gold) / 100.0`` (python-Levenshtein backend).
+
+    Positional arguments only: a plain ``METH_FASTCALL`` function, for the per-item loop.
+    """
 
 def token_sort_ratio(a: str, b: str) -> int:
     """``fuzzywuzzy.fuzz.token_sort_ratio(a, b)`` in 0..=100."""

@@ -92,6 +92,177 @@ impl std::error::Error for InvalidCodePoint {}
 
 const SPACE: u32 = b' ' as u32;
 
+/// The code points of a string as CPython stores them: one, two or four bytes each
+/// (the narrowest that holds its largest code point). Lone surrogates can occur in the
+/// two- and four-byte forms; the scorer rejects them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CodePoints<'a> {
+    Latin1(&'a [u8]),
+    Ucs2(&'a [u16]),
+    Ucs4(&'a [u32]),
+}
+
+impl CodePoints<'_> {
+    fn first_invalid(self) -> Option<InvalidCodePoint> {
+        fn first<U: Unit>(units: &[U]) -> Option<InvalidCodePoint> {
+            let index = units
+                .iter()
+                .position(|&u| char::from_u32(u.into()).is_none())?;
+            let code_point = units.get(index).map_or(0, |&u| u.into());
+            Some(InvalidCodePoint { index, code_point })
+        }
+        match self {
+            Self::Latin1(_) => None,
+            Self::Ucs2(units) => first(units),
+            Self::Ucs4(units) => first(units),
+        }
+    }
+}
+
+/// Copies of many strings in their storage forms, back to back per form, so that a
+/// batch reads them in order (the hardware prefetcher streams them) rather than
+/// scattered over the heap. String `i` is [`Self::get`]`(i)`.
+#[derive(Default)]
+pub struct CodePointsBuffer {
+    latin1: Vec<u8>,
+    ucs2: Vec<u16>,
+    ucs4: Vec<u32>,
+    /// Per string: its form (1, 2 or 4 bytes per code point) and its range in that
+    /// form's buffer.
+    spans: Vec<(u8, std::ops::Range<usize>)>,
+}
+
+impl CodePointsBuffer {
+    pub fn clear(&mut self) {
+        self.latin1.clear();
+        self.ucs2.clear();
+        self.ucs4.clear();
+        self.spans.clear();
+    }
+
+    pub fn push(&mut self, cps: CodePoints<'_>) {
+        fn append<U: Copy>(to: &mut Vec<U>, units: &[U]) -> std::ops::Range<usize> {
+            let start = to.len();
+            to.extend_from_slice(units);
+            start..to.len()
+        }
+        let span = match cps {
+            CodePoints::Latin1(units) => (1, append(&mut self.latin1, units)),
+            CodePoints::Ucs2(units) => (2, append(&mut self.ucs2, units)),
+            CodePoints::Ucs4(units) => (4, append(&mut self.ucs4, units)),
+        };
+        self.spans.push(span);
+    }
+
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    /// String `i` (empty past the end).
+    pub fn get(&self, i: usize) -> CodePoints<'_> {
+        match self.spans.get(i) {
+            Some((1, r)) => CodePoints::Latin1(self.latin1.get(r.clone()).unwrap_or_default()),
+            Some((2, r)) => CodePoints::Ucs2(self.ucs2.get(r.clone()).unwrap_or_default()),
+            Some((_, r)) => CodePoints::Ucs4(self.ucs4.get(r.clone()).unwrap_or_default()),
+            None => CodePoints::Latin1(&[]),
+        }
+    }
+}
+
+/// One storage unit of a [`CodePoints`]. Two- and four-byte units map through
+/// [`bmp_table`]; one-byte units take a SWAR path (see [`ascii_words`]).
+trait Unit: Copy + Into<u32> {
+    /// Writes the lowered code points of `block` (at most 64 units) to the front of `out`
+    /// (64 long), 0 for `\W`, and returns the mask of the word positions plus a value
+    /// with bit 16 or above set when some unit has no plain [`bmp_table`] entry (the
+    /// output is then garbage and the general path must run).
+    #[inline(always)]
+    fn map_block(block: &[Self], out: &mut [u32], table: &[u16; 0x1_0000]) -> (u64, u32) {
+        let mut word = 0u64;
+        // Bit 16 or above ends up set for a code point above the BMP or an entry of
+        // SPECIAL (0xFFFF + 1); never for a plain entry.
+        let mut special = 0u32;
+        for (j, (&unit, o)) in block.iter().zip(out.iter_mut()).enumerate() {
+            let cp: u32 = unit.into();
+            let lowered = u32::from(table[(cp & 0xFFFF) as usize]);
+            special |= cp | (lowered + 1);
+            *o = lowered;
+            word |= u64::from(lowered != 0) << j;
+        }
+        (word, special)
+    }
+}
+
+impl Unit for u16 {}
+
+impl Unit for u32 {}
+
+impl Unit for u8 {
+    /// Eight bytes at a time; any byte from 0x80 (removed by `full_process`, not a
+    /// separator) is left to the general path.
+    #[inline(always)]
+    fn map_block(block: &[u8], out: &mut [u32], _table: &[u16; 0x1_0000]) -> (u64, u32) {
+        let mut word = 0u64;
+        let mut seen = 0u64;
+        let mut put = |k: usize, bytes: [u8; 8]| {
+            let x = u64::from_le_bytes(bytes);
+            seen |= x;
+            let (lowered, mask) = ascii_words(x);
+            if let Some(o) = out.get_mut(8 * k..8 * k + 8) {
+                for (j, o) in o.iter_mut().enumerate() {
+                    *o = u32::from((lowered >> (8 * j)) as u8);
+                }
+            }
+            word |= mask << (8 * k);
+        };
+        let chunks = block.chunks_exact(8);
+        let rest = chunks.remainder();
+        let full = block.len() / 8;
+        for (k, chunk) in chunks.enumerate() {
+            let mut bytes = [0u8; 8];
+            bytes.copy_from_slice(chunk);
+            put(k, bytes);
+        }
+        if !rest.is_empty() {
+            // Zero bytes past the end: separators, as the caller expects.
+            let mut bytes = [0u8; 8];
+            if let Some(front) = bytes.get_mut(..rest.len()) {
+                front.copy_from_slice(rest);
+            }
+            put(full, bytes);
+        }
+        let non_ascii = seen & 0x8080_8080_8080_8080 != 0;
+        (word, u32::from(non_ascii) << 16)
+    }
+}
+
+/// For eight ASCII bytes (little-endian in `x`): the bytes lowered, 0 for `\W`, and the
+/// 8-bit mask of the `\w` ones (`[0-9A-Za-z_]`). Garbage when a byte is 0x80 or above.
+#[inline(always)]
+fn ascii_words(x: u64) -> (u64, u64) {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // High bit of each byte set where `lo <= byte <= hi`: for bytes below 0x80 neither
+    // sum carries into the next byte.
+    let in_range = |lo: u8, hi: u8| {
+        let at_least_lo = x.wrapping_add(u64::from(0x80 - lo) * ONES);
+        let above_hi = x.wrapping_add(u64::from(0x7F - hi) * ONES);
+        at_least_lo & !above_hi & HIGH
+    };
+    let upper = in_range(b'A', b'Z');
+    let word = upper | in_range(b'a', b'z') | in_range(b'0', b'9') | in_range(b'_', b'_');
+    let word_bytes = (word >> 7) * 0xFF;
+    // Upper case gains 0x20: the high bit moved down two places.
+    let lowered = (x | (upper >> 2)) & word_bytes;
+    // Gathers the low bit of byte i into bit 56 + i (no two partial products overlap).
+    let mask = (word >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56;
+    (lowered, mask)
+}
+
 /// [`bmp_table`] entry of a code point that needs the full treatment.
 const SPECIAL: u16 = u16::MAX;
 
@@ -152,8 +323,16 @@ struct Processor {
 }
 
 impl Processor {
-    /// `_process_and_sort` of the code points `input`, into [`Self::output`].
-    fn process(&mut self, input: &[u32]) -> Result<(), InvalidCodePoint> {
+    /// `_process_and_sort` of `input`, into [`Self::output`].
+    fn process(&mut self, input: CodePoints<'_>) -> Result<(), InvalidCodePoint> {
+        match input {
+            CodePoints::Latin1(units) => self.process_units(units),
+            CodePoints::Ucs2(units) => self.process_units(units),
+            CodePoints::Ucs4(units) => self.process_units(units),
+        }
+    }
+
+    fn process_units<U: Unit>(&mut self, input: &[U]) -> Result<(), InvalidCodePoint> {
         self.use_joined = false;
         if !self.tokenize(input)? {
             return self.process_with_sigma(input);
@@ -182,7 +361,7 @@ impl Processor {
 
     /// Finds the lowered `\w` runs of `input` (into `buf`, `run_start`, `run_end`).
     /// `Ok(false)`: the input holds U+03A3 (the runs are then incomplete).
-    fn tokenize(&mut self, input: &[u32]) -> Result<bool, InvalidCodePoint> {
+    fn tokenize<U: Unit>(&mut self, input: &[U]) -> Result<bool, InvalidCodePoint> {
         // Per input character at most two code points ('İ' → "i̇"), plus room for the
         // last 64-code-point block; at most one run per input character.
         let cap = 2 * input.len() + 64;
@@ -211,27 +390,20 @@ impl Processor {
         Ok(complete)
     }
 
-    /// The fast path: maps every code point through [`bmp_table`] in place and finds
-    /// the runs from a bit mask of the word positions, 64 at a time. `false` when some
-    /// code point has no plain entry (the result is then garbage and
+    /// The fast path: maps every code point through [`Unit::map_block`] and finds the
+    /// runs from a bit mask of the word positions, 64 at a time. `false` when some code
+    /// point has no plain entry (the result is then garbage and
     /// [`RunWriter::write_any`] must run instead).
     #[inline(never)]
-    fn map_table_only(&mut self, input: &[u32]) -> bool {
+    fn map_table_only<U: Unit>(&mut self, input: &[U]) -> bool {
         let table = bmp_table();
-        // Bit 16 or above ends up set for a code point above the BMP or an entry of
-        // SPECIAL (0xFFFF + 1); never for a plain entry.
         let mut special = 0u32;
         // Whether the code point before the current block is in a run.
         let mut carry = 0u64;
         let (mut starts, mut ends) = (0usize, 0usize);
         for (c, (block, out)) in input.chunks(64).zip(self.buf.chunks_mut(64)).enumerate() {
-            let mut word = 0u64;
-            for (j, (&cp, o)) in block.iter().zip(out.iter_mut()).enumerate() {
-                let lowered = u32::from(table[(cp & 0xFFFF) as usize]);
-                special |= cp | (lowered + 1);
-                *o = lowered;
-                word |= u64::from(lowered != 0) << j;
-            }
+            let (word, block_special) = U::map_block(block, out, table);
+            special |= block_special;
             let before = (word << 1) | carry;
             let base = (64 * c) as u32;
             // A run starts where a word position follows a separator, and ends (one past
@@ -303,9 +475,10 @@ impl Processor {
     }
 
     /// The `String` path, for an input that holds U+03A3.
-    fn process_with_sigma(&mut self, input: &[u32]) -> Result<(), InvalidCodePoint> {
+    fn process_with_sigma<U: Unit>(&mut self, input: &[U]) -> Result<(), InvalidCodePoint> {
         let mut s = String::with_capacity(input.len());
-        for (index, &cp) in input.iter().enumerate() {
+        for (index, &unit) in input.iter().enumerate() {
+            let cp: u32 = unit.into();
             s.push(char::from_u32(cp).ok_or(InvalidCodePoint {
                 index,
                 code_point: cp,
@@ -383,9 +556,10 @@ impl RunWriter<'_> {
     /// Any input. `Ok(false)`: the input holds U+03A3.
     #[cold]
     #[inline(never)]
-    fn write_any(&mut self, input: &[u32]) -> Result<bool, InvalidCodePoint> {
+    fn write_any<U: Unit>(&mut self, input: &[U]) -> Result<bool, InvalidCodePoint> {
         let table = bmp_table();
-        for (index, &cp) in input.iter().enumerate() {
+        for (index, &unit) in input.iter().enumerate() {
+            let cp: u32 = unit.into();
             let lowered = table.get(cp as usize).copied().unwrap_or(SPECIAL);
             if lowered != SPECIAL {
                 self.push(u32::from(lowered));
@@ -662,24 +836,27 @@ impl Scratch {
         self.lcs.lcs_len(a, b)
     }
 
-    /// `fuzz.token_sort_ratio` of two strings given as code points (as CPython stores
-    /// them). A lone surrogate is an error: `Err((0, _))` in `a`, `Err((1, _))` in `b`.
+    /// `fuzz.token_sort_ratio` of two strings given as code points. A lone surrogate is
+    /// an error: `Err((0, _))` in `a`, `Err((1, _))` in `b`.
     pub fn token_sort_ratio_code_points(
         &mut self,
         a: &[u32],
         b: &[u32],
     ) -> Result<u32, (usize, InvalidCodePoint)> {
+        self.token_sort_ratio_of(CodePoints::Ucs4(a), CodePoints::Ucs4(b))
+    }
+
+    /// [`Self::token_sort_ratio_code_points`] of two strings in CPython's storage form.
+    pub fn token_sort_ratio_of(
+        &mut self,
+        a: CodePoints<'_>,
+        b: CodePoints<'_>,
+    ) -> Result<u32, (usize, InvalidCodePoint)> {
         if a == b {
             // Equal inputs give equal processed strings; a lone surrogate is still an error.
-            return match a.iter().position(|&cp| char::from_u32(cp).is_none()) {
+            return match a.first_invalid() {
                 None => Ok(100),
-                Some(index) => Err((
-                    0,
-                    InvalidCodePoint {
-                        index,
-                        code_point: a.get(index).copied().unwrap_or(0),
-                    },
-                )),
+                Some(e) => Err((0, e)),
             };
         }
         self.pa.process(a).map_err(|e| (0, e))?;
@@ -687,32 +864,13 @@ impl Scratch {
         Ok(self.lcs.ratio(self.pa.output(), self.pb.output()))
     }
 
-    /// A buffer for the code points of two strings, for
-    /// [`Self::token_sort_ratio_of_buffer`].
-    pub fn code_point_buffer(&mut self) -> &mut Vec<u32> {
-        &mut self.code_points
-    }
-
-    /// [`Self::token_sort_ratio_code_points`] of the two strings in
-    /// [`Self::code_point_buffer`], the first one being its first `split` code points.
-    pub fn token_sort_ratio_of_buffer(
-        &mut self,
-        split: usize,
-    ) -> Result<u32, (usize, InvalidCodePoint)> {
-        let cps = std::mem::take(&mut self.code_points);
-        let (a, b) = cps.split_at(split.min(cps.len()));
-        let r = self.token_sort_ratio_code_points(a, b);
-        self.code_points = cps;
-        r
-    }
-
-    /// `_process_and_sort(s)` by the fast path (for tests).
+    /// `_process_and_sort(s)` by the fast path, from `s` stored as CPython stores it (for
+    /// tests).
     #[cfg(test)]
     fn process_and_sort(&mut self, s: &str) -> String {
-        self.code_points.clear();
-        self.code_points.extend(s.chars().map(u32::from));
+        let stored = tests::Stored::of(s);
         // A `&str` holds no surrogate: processing cannot fail.
-        let _ = self.pa.process(&self.code_points);
+        let _ = self.pa.process(stored.code_points());
         self.pa
             .output()
             .iter()
@@ -725,12 +883,16 @@ impl Scratch {
         if a == b {
             return 100; // same processed strings
         }
-        self.code_points.clear();
-        self.code_points.extend(a.chars().map(u32::from));
-        let split = self.code_points.len();
-        self.code_points.extend(b.chars().map(u32::from));
+        let mut cps = std::mem::take(&mut self.code_points);
+        cps.clear();
+        cps.extend(a.chars().map(u32::from));
+        let split = cps.len();
+        cps.extend(b.chars().map(u32::from));
+        let (a, b) = cps.split_at(split);
         // A `&str` holds no surrogate: processing cannot fail.
-        self.token_sort_ratio_of_buffer(split).unwrap_or(0)
+        let r = self.token_sort_ratio_code_points(a, b).unwrap_or(0);
+        self.code_points = cps;
+        r
     }
 }
 
@@ -750,45 +912,27 @@ pub fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
     result
 }
 
-/// `fuzz.token_sort_ratio` (0..=100) of the pairs of a flat code-point buffer: pair `i` is
-/// `cps[ends[2i-1]..ends[2i]]` (with `ends[-1] = 0`) and `cps[ends[2i]..ends[2i+1]]`.
-/// A lone surrogate gives `Err((i, 0, _))` in the first string of pair `i`, `Err((i, 1, _))`
-/// in the second (the first one by index). Large batches are split over the available
-/// cores.
-pub fn token_sort_ratio_batch_code_points(
-    cps: &[u32],
-    ends: &[usize],
+/// `fuzz.token_sort_ratio` (0..=100) of each pair of `strings`: pair `i` is strings `2i`
+/// and `2i + 1`. A lone surrogate gives `Err((i, 0, _))` in the first string of pair `i`,
+/// `Err((i, 1, _))` in the second (the first one by index). Large batches are split over
+/// the available cores.
+pub fn token_sort_ratio_batch(
+    strings: &CodePointsBuffer,
 ) -> Result<Vec<u32>, (usize, usize, InvalidCodePoint)> {
-    crate::par::map_ranges(ends.len() / 2, PAIRS_PER_THREAD, |pairs| {
-        with_scratch(|s| score_pairs(s, cps, ends, pairs))
+    crate::par::map_ranges(strings.len() / 2, PAIRS_PER_THREAD, |pairs| {
+        with_scratch(|s| {
+            pairs
+                .map(|i| {
+                    s.token_sort_ratio_of(strings.get(2 * i), strings.get(2 * i + 1))
+                        .map_err(|(which, e)| (i, which, e))
+                })
+                .collect()
+        })
     })
 }
 
 /// Pairs per thread below which a batch is not worth splitting (a pair takes ~0.3-1 µs).
 const PAIRS_PER_THREAD: usize = 4096;
-
-fn score_pairs(
-    scratch: &mut Scratch,
-    cps: &[u32],
-    ends: &[usize],
-    pairs: std::ops::Range<usize>,
-) -> Result<Vec<u32>, (usize, usize, InvalidCodePoint)> {
-    pairs
-        .map(|i| {
-            let start = match i.checked_sub(1) {
-                Some(prev) => ends.get(2 * prev + 1).copied().unwrap_or(0),
-                None => 0,
-            };
-            let mid = ends.get(2 * i).copied().unwrap_or(start);
-            let end = ends.get(2 * i + 1).copied().unwrap_or(mid);
-            let a = cps.get(start..mid).unwrap_or_default();
-            let b = cps.get(mid..end).unwrap_or_default();
-            scratch
-                .token_sort_ratio_code_points(a, b)
-                .map_err(|(which, e)| (i, which, e))
-        })
-        .collect()
-}
 
 /// Length of the longest common subsequence of two code-point sequences.
 #[cfg(test)]
@@ -827,6 +971,39 @@ pub fn char_f1(pred: &str, gold: &str) -> f64 {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// A string stored as CPython stores it: in the narrowest of one, two or four bytes
+    /// per code point.
+    pub(super) enum Stored {
+        Latin1(Vec<u8>),
+        Ucs2(Vec<u16>),
+        Ucs4(Vec<u32>),
+    }
+
+    impl Stored {
+        pub(super) fn of(s: &str) -> Self {
+            let cps: Vec<u32> = s.chars().map(u32::from).collect();
+            match cps.iter().max().copied().unwrap_or(0) {
+                0..=0xFF => Self::Latin1(cps.iter().map(|&c| c as u8).collect()),
+                0x100..=0xFFFF => Self::Ucs2(cps.iter().map(|&c| c as u16).collect()),
+                _ => Self::Ucs4(cps),
+            }
+        }
+
+        pub(super) fn code_points(&self) -> CodePoints<'_> {
+            match self {
+                Self::Latin1(units) => CodePoints::Latin1(units),
+                Self::Ucs2(units) => CodePoints::Ucs2(units),
+                Self::Ucs4(units) => CodePoints::Ucs4(units),
+            }
+        }
+    }
+
+    /// `token_sort_ratio` of `a` and `b` in their stored forms.
+    fn stored_ratio(a: &str, b: &str) -> u32 {
+        let (a, b) = (Stored::of(a), Stored::of(b));
+        with_scratch(|s| s.token_sort_ratio_of(a.code_points(), b.code_points())).unwrap_or(0)
+    }
 
     fn naive_lcs(a: &[char], b: &[char]) -> usize {
         let mut prev = vec![0usize; b.len() + 1];
@@ -935,6 +1112,15 @@ mod tests {
         proptest::string::string_regex(&format!("{MIXED}{{0,{max}}}")).unwrap()
     }
 
+    /// One-byte strings: mostly ASCII (the SWAR path), some with U+0080..U+00FF (the
+    /// general path), across several 8-byte chunks and 64-code-point blocks.
+    fn latin1(max: usize) -> impl Strategy<Value = String> {
+        proptest::string::string_regex(&format!(
+            "([a-zA-Z0-9_ .,!?'\\-\u{1C}-\u{1F}\t\n]{{0,{max}}}|[a-zA-Z _.\u{80}-\u{FF}]{{0,{max}}})"
+        ))
+        .unwrap()
+    }
+
     #[test]
     fn fast_path_table_agrees_with_word_lower() {
         let table = bmp_table();
@@ -982,6 +1168,60 @@ mod tests {
     }
 
     #[test]
+    fn ascii_words_agrees_with_the_table() {
+        let table = bmp_table();
+        for byte in 0..0x80u8 {
+            for at in 0..8 {
+                // The byte at position `at` among neighbours of every class.
+                let mut bytes = *b"Az_9 .a\x1f";
+                bytes[at] = byte;
+                let (lowered, mask) = ascii_words(u64::from_le_bytes(bytes));
+                for (j, &b) in bytes.iter().enumerate() {
+                    let want = table[usize::from(b)];
+                    assert_eq!((lowered >> (8 * j)) as u8 as u16, want, "{byte:#x} at {at}");
+                    assert_eq!((mask >> j) & 1 == 1, want != 0, "{byte:#x} at {at}");
+                }
+                assert_eq!(mask >> 8, 0);
+            }
+        }
+    }
+
+    #[test]
+    fn stored_forms_reach_every_path() {
+        for (input, want) in [
+            ("Hello, World_1", "hello world_1"),
+            ("caf\u{e9} B a", "a b caf"),
+            ("x".repeat(70).as_str(), "x".repeat(70).as_str()),
+            ("東京 Ａ", "東京 ａ"),
+            ("ΟΔΟΣ a", "a οδος"),
+            ("😀 b a", "a b"),
+        ] {
+            let stored = Stored::of(input);
+            let mut s = Scratch::new();
+            assert_eq!(s.process_and_sort(input), want, "{input:?}");
+            let _ = s.pa.process(stored.code_points());
+            let got: String =
+                s.pa.output()
+                    .iter()
+                    .filter_map(|&c| char::from_u32(c))
+                    .collect();
+            assert_eq!(got, want, "{input:?}");
+        }
+        let ucs2 = [u16::from(b'a'), 0xDC00];
+        let err = InvalidCodePoint {
+            index: 1,
+            code_point: 0xDC00,
+        };
+        let mut s = Scratch::new();
+        let a = CodePoints::Ucs2(&ucs2);
+        assert_eq!(s.token_sort_ratio_of(a, a), Err((0, err)));
+        assert_eq!(
+            s.token_sort_ratio_of(CodePoints::Latin1(b"a"), a),
+            Err((1, err))
+        );
+    }
+
+    #[test]
     fn lone_surrogates_are_errors() {
         let mut s = Scratch::new();
         let a = [u32::from('a'), 0xD800, u32::from('b')];
@@ -1009,42 +1249,43 @@ mod tests {
             "İ",
             "a b c d",
         ];
-        let mut cps = Vec::new();
-        let mut ends = Vec::new();
-        let mut want = Vec::new();
-        // enough pairs to use several threads
-        for i in 0..(3 * PAIRS_PER_THREAD + 17) {
-            let (a, b) = (texts[i % texts.len()], texts[(i / 3) % texts.len()]);
-            cps.extend(a.chars().map(u32::from));
-            ends.push(cps.len());
-            cps.extend(b.chars().map(u32::from));
-            ends.push(cps.len());
-            want.push(token_sort_ratio(a, b));
-        }
-        assert_eq!(token_sort_ratio_batch_code_points(&cps, &ends), Ok(want));
-        // a surrogate in gold 5000 and in pred 9000: the first by index wins
-        let at = |i: usize| ends[2 * i];
-        let (g5000, p9000) = (at(5000), ends[2 * 9000 - 1]);
-        cps.insert(p9000, 0xDC00);
-        for e in ends.iter_mut().skip(2 * 9000) {
-            *e += 1;
-        }
-        cps.insert(g5000, 0xDFFF);
-        for e in ends.iter_mut().skip(2 * 5000 + 1) {
-            *e += 1;
-        }
-        let got = token_sort_ratio_batch_code_points(&cps, &ends);
-        assert_eq!(
-            got,
-            Err((
-                5000,
-                1,
-                InvalidCodePoint {
-                    index: 0,
-                    code_point: 0xDFFF
+        let stored: Vec<Stored> = texts.iter().map(|t| Stored::of(t)).collect();
+        let (bad_gold, bad_pred) = ([0xDFFFu16, 0x3042], [0x3042u16, 0xDC00]);
+        let batch = |bad: &[(usize, CodePoints<'_>)]| {
+            let mut strings = CodePointsBuffer::default();
+            let mut want = Vec::new();
+            // enough pairs to use several threads
+            for i in 0..(3 * PAIRS_PER_THREAD + 17) {
+                let (a, b) = (i % texts.len(), (i / 3) % texts.len());
+                for (j, k) in [(2 * i, a), (2 * i + 1, b)] {
+                    match bad.iter().find(|&&(at, _)| at == j) {
+                        Some(&(_, cps)) => strings.push(cps),
+                        None => strings.push(stored[k].code_points()),
+                    }
                 }
-            ))
-        );
+                want.push(token_sort_ratio(texts[a], texts[b]));
+            }
+            (token_sort_ratio_batch(&strings), want)
+        };
+        let (got, want) = batch(&[]);
+        assert_eq!(got, Ok(want));
+        // a surrogate in gold 5000 and in pred 9000: the first by index wins
+        let gold_5000 = (2 * 5000 + 1, CodePoints::Ucs2(&bad_gold));
+        let pred_9000 = (2 * 9000, CodePoints::Ucs2(&bad_pred));
+        let bad = |index, code_point| InvalidCodePoint { index, code_point };
+        let (got, _) = batch(&[gold_5000, pred_9000]);
+        assert_eq!(got, Err((5000, 1, bad(0, 0xDFFF))));
+        let (got, _) = batch(&[pred_9000]);
+        assert_eq!(got, Err((9000, 0, bad(1, 0xDC00))));
+        // every form survives the copy
+        let mut strings = CodePointsBuffer::default();
+        for s in &stored {
+            strings.push(s.code_points());
+        }
+        for (i, s) in stored.iter().enumerate() {
+            assert_eq!(strings.get(i), s.code_points());
+        }
+        assert_eq!(strings.get(stored.len()), CodePoints::Latin1(&[]));
     }
 
     #[test]
@@ -1109,6 +1350,14 @@ mod tests {
             b in mixed(80),
         ) {
             prop_assert_eq!(token_sort_ratio(&a, &b), reference_ratio(&a, &b));
+        }
+
+        #[test]
+        fn stored_forms_match_reference(
+            a in prop_oneof![mixed(80), latin1(150)],
+            b in prop_oneof![mixed(80), latin1(150)],
+        ) {
+            prop_assert_eq!(stored_ratio(&a, &b), reference_ratio(&a, &b));
         }
 
         #[test]

@@ -1,10 +1,13 @@
 //! Thin pyo3 layer: argument conversion, error mapping and GIL release only.
 
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyFloat, PyString};
+use pyo3::Borrowed;
 
+use crate::fuzz::CodePoints;
 use crate::{control, fuzz, normalize, robust};
 
 /// The UTF-8 text of `s`, borrowed from the string object (CPython caches it there).
@@ -75,30 +78,42 @@ fn exact_match_figure(pred: &Bound<'_, PyString>, gold: &Bound<'_, PyString>) ->
     ))
 }
 
-/// Appends the code points of `s` to `out`, as CPython stores them (lone surrogates
-/// included; the scorer rejects them). `PyUnicode_AsUCS4` copies without the UTF-8
-/// round trip: `char_f1` works on code points.
-fn push_code_points(s: &Bound<'_, PyString>, out: &mut Vec<u32>) -> PyResult<()> {
+/// The code points of `s`, borrowed from the string's own storage (CPython keeps one,
+/// two or four bytes per code point; lone surrogates included, the scorer rejects them).
+/// No copy, no UTF-8 round trip and no call into the interpreter: `char_f1` works on code
+/// points, and copying them was a third of a short pair's cost.
+fn code_points<'a>(s: &'a Bound<'_, PyString>) -> PyResult<CodePoints<'a>> {
     let ptr = s.as_ptr();
-    // SAFETY: `ptr` is a live `str` object and the GIL is held (we have a `Bound`).
-    let len = unsafe { pyo3::ffi::PyUnicode_GetLength(ptr) };
-    let Ok(n) = usize::try_from(len) else {
-        return Err(PyErr::fetch(s.py()));
-    };
-    if n == 0 {
-        return Ok(());
+    // SAFETY: `ptr` is a live `str` object and the GIL is held (we have a `Bound`); a
+    // `str` is immutable, and `s` keeps it alive for 'a. After `PyUnicode_READY` (a
+    // no-op from 3.12) its data holds `PyUnicode_GET_LENGTH` units of `PyUnicode_KIND`
+    // bytes each.
+    unsafe {
+        if ffi::PyUnicode_READY(ptr) != 0 {
+            return Err(PyErr::fetch(s.py()));
+        }
+        let Ok(n) = usize::try_from(ffi::PyUnicode_GET_LENGTH(ptr)) else {
+            return Err(PyErr::fetch(s.py()));
+        };
+        let data = ffi::PyUnicode_DATA(ptr);
+        match ffi::PyUnicode_KIND(ptr) {
+            ffi::PyUnicode_1BYTE_KIND => Ok(CodePoints::Latin1(std::slice::from_raw_parts(
+                data.cast::<u8>(),
+                n,
+            ))),
+            ffi::PyUnicode_2BYTE_KIND => Ok(CodePoints::Ucs2(std::slice::from_raw_parts(
+                data.cast::<u16>(),
+                n,
+            ))),
+            ffi::PyUnicode_4BYTE_KIND => Ok(CodePoints::Ucs4(std::slice::from_raw_parts(
+                data.cast::<u32>(),
+                n,
+            ))),
+            kind => Err(PyValueError::new_err(format!(
+                "str storage of {kind} bytes per code point is not CPython's 1, 2 or 4"
+            ))),
+        }
     }
-    out.reserve(n);
-    let spare = out.spare_capacity_mut();
-    // SAFETY: `spare` has room for at least `len` Py_UCS4 values (reserved above);
-    // copy_null = 0 writes no terminator.
-    let copied = unsafe { pyo3::ffi::PyUnicode_AsUCS4(ptr, spare.as_mut_ptr().cast(), len, 0) };
-    if copied.is_null() {
-        return Err(PyErr::fetch(s.py()));
-    }
-    // SAFETY: PyUnicode_AsUCS4 succeeded, so it initialised exactly `n` values.
-    unsafe { out.set_len(out.len() + n) };
-    Ok(())
 }
 
 fn invalid_text(arg: &str, e: fuzz::InvalidCodePoint) -> PyErr {
@@ -123,25 +138,87 @@ fn char_f1_value(py: Python<'_>, ratio: u32) -> PyResult<Py<PyFloat>> {
 }
 
 /// fuzzywuzzy.fuzz.token_sort_ratio(pred, gold) / 100.0.
-#[pyfunction]
 fn char_f1(
     py: Python<'_>,
     pred: &Bound<'_, PyString>,
     gold: &Bound<'_, PyString>,
 ) -> PyResult<Py<PyFloat>> {
-    let ratio = fuzz::with_scratch(|scratch| {
-        let cps = scratch.code_point_buffer();
-        cps.clear();
-        push_code_points(pred, cps)?;
-        let split = cps.len();
-        push_code_points(gold, cps)?;
-        Ok::<_, PyErr>(scratch.token_sort_ratio_of_buffer(split))
-    })?;
-    match ratio {
+    let (a, b) = (code_points(pred)?, code_points(gold)?);
+    match fuzz::with_scratch(|scratch| scratch.token_sort_ratio_of(a, b)) {
         Ok(r) => char_f1_value(py, r),
         Err((0, e)) => Err(invalid_text("pred", e)),
         Err((_, e)) => Err(invalid_text("gold", e)),
     }
+}
+
+/// `char_f1` as a plain `METH_FASTCALL` C function, registered by [`add_char_f1`]: the
+/// per-item scorer is called once per prediction, and pyo3's argument machinery
+/// (keyword handling, the attach guard) costs about as much as scoring a short answer.
+/// Positional arguments only.
+unsafe extern "C" fn char_f1_fastcall(
+    _module: *mut ffi::PyObject,
+    args: *mut *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+) -> *mut ffi::PyObject {
+    // SAFETY: CPython calls a METH_FASTCALL function attached to the interpreter, with
+    // `nargs` borrowed references at `args`.
+    let py = unsafe { Python::assume_attached() };
+    let call = std::panic::AssertUnwindSafe(|| {
+        if nargs != 2 {
+            return Err(PyTypeError::new_err(format!(
+                "char_f1() takes exactly 2 positional arguments ({nargs} given)"
+            )));
+        }
+        // SAFETY: as above, `args` holds two borrowed references, alive for the call.
+        let (pred, gold) = unsafe {
+            (
+                Borrowed::from_ptr(py, *args),
+                Borrowed::from_ptr(py, *args.add(1)),
+            )
+        };
+        let pred = pred
+            .cast::<PyString>()
+            .map_err(|e| PyTypeError::new_err(format!("char_f1() argument 'pred': {e}")))?;
+        let gold = gold
+            .cast::<PyString>()
+            .map_err(|e| PyTypeError::new_err(format!("char_f1() argument 'gold': {e}")))?;
+        char_f1(py, &pred, &gold)
+    });
+    // Nothing below panics (clippy denies it); should it, Python gets an exception.
+    let result = std::panic::catch_unwind(call)
+        .unwrap_or_else(|_| Err(PyRuntimeError::new_err("char_f1: internal error")));
+    match result {
+        Ok(value) => value.into_ptr(),
+        Err(err) => {
+            err.restore(py);
+            std::ptr::null_mut()
+        }
+    }
+}
+
+/// Adds [`char_f1_fastcall`] to `m` as `char_f1`.
+fn add_char_f1(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    // The function object keeps a pointer to its definition: one per module object,
+    // never freed (a few dozen bytes).
+    let def = Box::leak(Box::new(ffi::PyMethodDef {
+        ml_name: c"char_f1".as_ptr(),
+        ml_meth: ffi::PyMethodDefPointer {
+            PyCFunctionFast: char_f1_fastcall,
+        },
+        ml_flags: ffi::METH_FASTCALL,
+        ml_doc:
+            c"char_f1(pred, gold, /)\n--\n\nfuzzywuzzy.fuzz.token_sort_ratio(pred, gold) / 100.0."
+                .as_ptr(),
+    }));
+    let name = m.name()?;
+    // SAFETY: `def` lives forever; `m` and `name` are live objects.
+    let function = unsafe {
+        Bound::from_owned_ptr_or_err(
+            m.py(),
+            ffi::PyCFunction_NewEx(def, m.as_ptr(), name.as_ptr()),
+        )?
+    };
+    m.add("char_f1", function)
 }
 
 /// fuzzywuzzy.fuzz.token_sort_ratio(a, b) as an int in 0..=100.
@@ -162,25 +239,22 @@ fn char_f1_batch(
         ("preds", preds.len()),
         ("golds", golds.len()),
     )?;
-    // Per chunk: the code points of all its strings in one reused buffer (pred i, then
-    // gold i), copied with the GIL, then the scoring without it (on several cores when
-    // the chunk is large). Chunks keep the buffer small: no page faults, cache-friendly.
+    // Per chunk: copies of its strings in their storage forms, back to back (pred i,
+    // then gold i), taken with the GIL; then the scoring without it (on several cores
+    // when the chunk is large). Sequential copies stream through the cache; the strings
+    // themselves lie scattered over the heap. Chunks keep the buffers small.
     const CHUNK: usize = 16_384;
     let mut scores = Vec::with_capacity(preds.len());
-    let mut cps = Vec::new();
-    let mut ends = Vec::with_capacity(2 * CHUNK.min(preds.len()));
+    let mut strings = fuzz::CodePointsBuffer::default();
     for (pc, gc) in preds.chunks(CHUNK).zip(golds.chunks(CHUNK)) {
-        cps.clear();
-        ends.clear();
+        strings.clear();
         for (p, g) in pc.iter().zip(gc) {
-            push_code_points(p, &mut cps)?;
-            ends.push(cps.len());
-            push_code_points(g, &mut cps)?;
-            ends.push(cps.len());
+            strings.push(code_points(p)?);
+            strings.push(code_points(g)?);
         }
         let first = scores.len();
         let chunk = py
-            .detach(|| fuzz::token_sort_ratio_batch_code_points(&cps, &ends))
+            .detach(|| fuzz::token_sort_ratio_batch(&strings))
             .map_err(|(i, which, e)| {
                 let arg = if which == 0 { "preds" } else { "golds" };
                 invalid_text(&format!("{arg}[{}]", first + i), e)
@@ -273,7 +347,7 @@ fn nejumi_scorers(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(normalize_reference, m)?)?;
     m.add_function(wrap_pyfunction!(exact_match, m)?)?;
     m.add_function(wrap_pyfunction!(exact_match_figure, m)?)?;
-    m.add_function(wrap_pyfunction!(char_f1, m)?)?;
+    add_char_f1(m)?;
     m.add_function(wrap_pyfunction!(token_sort_ratio, m)?)?;
     m.add_function(wrap_pyfunction!(char_f1_batch, m)?)?;
     m.add_function(wrap_pyfunction!(exact_match_figure_batch, m)?)?;

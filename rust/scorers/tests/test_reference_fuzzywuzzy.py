@@ -269,7 +269,8 @@ def _property_pairs(n: int) -> list[tuple[str, str]]:
 def test_property_100k_pairs_match_fuzzywuzzy(fuzz):
     """char_f1 and char_f1_batch equal fuzzywuzzy on 100,000 seeded random and adversarial pairs."""
     pairs = _property_pairs(N_PROPERTY)
-    kinds = {k: 0 for k in ("crosses 64", "crosses 128", "empty side", "latin-1", "zwj")}
+    forms = ("both one-byte", "two-byte", "four-byte")
+    kinds = {k: 0 for k in ("crosses 64", "crosses 128", "empty side", "latin-1", "zwj", *forms)}
     want = []
     for a, b in pairs:
         want.append(fuzz.token_sort_ratio(a, b) / 100.0)
@@ -279,6 +280,11 @@ def test_property_100k_pairs_match_fuzzywuzzy(fuzz):
         kinds["empty side"] += not a or not b
         kinds["latin-1"] += any("\x80" <= c <= "\xff" for c in a + b)
         kinds["zwj"] += "\u200d" in a + b
+        # CPython's storage form (1, 2 or 4 bytes per code point): each is its own path.
+        widest = max(map(ord, a + b), default=0)
+        kinds["both one-byte"] += widest < 0x100
+        kinds["two-byte"] += 0x100 <= widest < 0x10000
+        kinds["four-byte"] += widest >= 0x10000
     assert all(count >= 1000 for count in kinds.values()), kinds
     char_f1 = ns.char_f1
     mismatches = [(a, b, got, w) for (a, b), w in zip(pairs, want, strict=True) if (got := char_f1(a, b)) != w]

@@ -181,8 +181,21 @@ def test_errors_are_value_errors():
         ns.normalize_prediction("\ud800", "jnli")
     with pytest.raises(ValueError):
         ns.normalize_prediction_batch(["ok", "\udfff"], "jnli")
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="argument 'pred'"):
         ns.char_f1(None, "a")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="argument 'gold'"):
+        ns.char_f1("a", b"a")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="2 positional arguments"):
+        ns.char_f1("a")  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="keyword"):
+        ns.char_f1(pred="a", gold="b")  # type: ignore[call-arg]
+    # A lone surrogate in the two- and the four-byte storage forms, named by argument.
+    with pytest.raises(ValueError, match=r"gold: .*U\+D800 at index 1"):
+        ns.char_f1("a", "あ\ud800")
+    with pytest.raises(ValueError, match=r"pred: .*U\+DFFF at index 2"):
+        ns.char_f1("😀a\udfff", "x")
+    with pytest.raises(ValueError, match=r"golds\[1\]"):
+        ns.char_f1_batch(["a", "b"], ["a", "\udfff"])
     assert ns.control_check("jsquad", "x") is None
     assert ns.control_check("jmmlu_IncorrectChoice", "A") == 1.0
 
