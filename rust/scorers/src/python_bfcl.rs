@@ -18,14 +18,26 @@ type PyVerdict = Py<PyTuple>;
 /// The `(valid, error_type)` tuple of each distinct verdict, built once: there are only a
 /// few dozen, and handing out a new reference costs far less than building a tuple and a
 /// string per item.
-static VERDICT_TUPLES: Mutex<Vec<(Verdict, Py<PyTuple>)>> = Mutex::new(Vec::new());
+type VerdictCache = Vec<(Verdict, Py<PyTuple>)>;
 
-fn cached_verdict(
-    py: Python<'_>,
-    cache: &mut Vec<(Verdict, Py<PyTuple>)>,
-    v: Verdict,
-) -> PyResult<PyVerdict> {
-    if let Some((_, t)) = cache.iter().find(|(k, _)| *k == v) {
+static VERDICT_TUPLES: Mutex<VerdictCache> = Mutex::new(Vec::new());
+
+fn cached_verdict(py: Python<'_>, cache: &mut VerdictCache, v: Verdict) -> PyResult<PyVerdict> {
+    // Error types are `&'static str` constants: comparing addresses finds the entry
+    // without comparing text; the text comparison only runs for a new address.
+    let same_address = |k: &Verdict| {
+        k.valid == v.valid
+            && match (k.error_type, v.error_type) {
+                (None, None) => true,
+                (Some(a), Some(b)) => std::ptr::eq(a, b),
+                _ => false,
+            }
+    };
+    let found = cache
+        .iter()
+        .find(|(k, _)| same_address(k))
+        .or_else(|| cache.iter().find(|(k, _)| *k == v));
+    if let Some((_, t)) = found {
         return Ok(t.clone_ref(py));
     }
     let valid = v.valid.into_pyobject(py)?.to_owned().into_any();
@@ -35,19 +47,21 @@ fn cached_verdict(
     Ok(t)
 }
 
-fn py_verdicts(py: Python<'_>, vs: impl IntoIterator<Item = Verdict>) -> PyResult<Vec<PyVerdict>> {
-    let mut cache = VERDICT_TUPLES
+fn verdict_cache() -> PyResult<std::sync::MutexGuard<'static, VerdictCache>> {
+    VERDICT_TUPLES
         .lock()
-        .map_err(|_| PyValueError::new_err("verdict cache poisoned"))?;
+        .map_err(|_| PyValueError::new_err("verdict cache poisoned"))
+}
+
+fn py_verdicts(py: Python<'_>, vs: impl IntoIterator<Item = Verdict>) -> PyResult<Vec<PyVerdict>> {
+    let mut cache = verdict_cache()?;
     vs.into_iter()
         .map(|v| cached_verdict(py, &mut cache, v))
         .collect()
 }
 
 fn py_verdict(py: Python<'_>, v: Verdict) -> PyResult<PyVerdict> {
-    py_verdicts(py, [v])?
-        .pop()
-        .ok_or_else(|| PyValueError::new_err("no verdict"))
+    cached_verdict(py, &mut *verdict_cache()?, v)
 }
 
 /// `(valid, error_type)` for one single-turn item.
