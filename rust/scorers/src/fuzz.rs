@@ -12,12 +12,14 @@
 //! `len(a) + len(b) - 2 * LCS(a, b)`, with the LCS length computed by the bit-parallel
 //! algorithm of Allison-Dix / Hyyrö (`V' = (V + (V & M)) | (V & !M)`), multi-word.
 //!
-//! [`Scratch`] is the fast path; it never builds a `String`. After the U+0080..U+00FF
-//! removal and the `\W` → space replacement, `strip().split()` yields exactly the maximal
-//! runs of `\w` characters (no `\w` character is whitespace and `lower()` never produces
-//! whitespace). So one branch-free pass, with one lookup per code point in a 128 KiB table
-//! built on first use from the CPython tables of [`pystr`], writes the lowered code points
-//! in place (0 for `\W`) into a reused buffer and keeps a bit mask of the word positions,
+//! [`Scratch`] is the fast path; it never builds a `String`. It reads a string in
+//! CPython's own storage form ([`CodePoints`]: one, two or four bytes per code point).
+//! After the U+0080..U+00FF removal and the `\W` → space replacement, `strip().split()`
+//! yields exactly the maximal runs of `\w` characters (no `\w` character is whitespace and
+//! `lower()` never produces whitespace). So one branch-free pass, with one lookup per code
+//! point in a 128 KiB table built on first use from the CPython tables of [`pystr`] (or,
+//! for one-byte strings, eight ASCII bytes per step in a `u64`), writes the lowered code
+//! points into a reused buffer (0 for `\W`) and keeps a bit mask of the word positions,
 //! 64 at a time; the runs start and end where that mask changes. A single run is the
 //! result as it is; several are sorted (by a key of their first three code points, then
 //! the rest) and joined with spaces. Code points the table does not cover (U+0080..U+00FF,
@@ -119,9 +121,9 @@ impl CodePoints<'_> {
     }
 }
 
-/// Copies of many strings in their storage forms, back to back per form, so that a
-/// batch reads them in order (the hardware prefetcher streams them) rather than
-/// scattered over the heap. String `i` is [`Self::get`]`(i)`.
+/// Copies of many strings in their storage forms, back to back per form: a batch takes
+/// them with the GIL and scores them without it, touching no Python object meanwhile.
+/// String `i` is [`Self::get`]`(i)`.
 #[derive(Default)]
 pub struct CodePointsBuffer {
     latin1: Vec<u8>,

@@ -155,6 +155,17 @@ def test_char_f1_batch_matches_fuzzywuzzy(fuzz):
     assert ns.char_f1_batch(preds, golds) == want
 
 
+class _Text(str):
+    """A str subclass: CPython stores its instances apart from the object (not compact)."""
+
+
+def test_str_subclasses_read_like_str(fuzz):
+    pairs = _pairs()[:600]
+    want = [fuzz.token_sort_ratio(a, b) / 100.0 for a, b in pairs]
+    assert [ns.char_f1(_Text(a), _Text(b)) for a, b in pairs] == want
+    assert ns.char_f1_batch([_Text(a) for a, _ in pairs], [b for _, b in pairs]) == want
+
+
 N_PROPERTY = 100_000
 
 # Pools for the property test, as lists of "characters" (some are clusters).
