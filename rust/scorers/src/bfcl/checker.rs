@@ -389,7 +389,7 @@ fn to_float(v: &Value) -> CResult<Value> {
 /// `simple_function_checker(func_description, model_output, possible_answer, language, ...)`.
 pub fn simple_function_checker<'a>(
     fd: &'a Value,
-    call: &Call,
+    call: &Call<'_>,
     possible_answer: &'a Value,
     lang: Language,
 ) -> CResult<Verdict> {
@@ -571,7 +571,7 @@ fn first_key(v: &Value) -> CResult<&Value> {
 /// `ast_checker(func_description, model_output, possible_answer, language, test_category, ...)`.
 pub fn ast_checker(
     funcs: &Value,
-    output: &[Call],
+    output: &[Call<'_>],
     possible_answer: &Value,
     lang: Language,
     category: &str,

@@ -18,6 +18,8 @@
 //! and resolver. So results and failures are upstream's in every case; proptests compare
 //! this decoder with the full path on generated and mutated inputs.
 
+use std::borrow::Cow;
+
 use super::pyparse::is_keyword;
 use super::resolve::{call_value, Call, DecodeError};
 use super::value::{dict_insert, Value};
@@ -42,7 +44,7 @@ fn unsure<T>() -> Fx<T> {
 
 /// The calls of `src` (already stripped of `[`, `]` and `'` at both ends), a certain
 /// decoding failure, or `None` when only the full parser can tell.
-pub fn decode(src: &str) -> Option<Result<Vec<Call>, DecodeError>> {
+pub fn decode(src: &str) -> Option<Result<Vec<Call<'_>>, DecodeError>> {
     let mut p = Fast {
         src,
         s: src.as_bytes(),
@@ -215,7 +217,7 @@ impl<'a> Fast<'a> {
 
     /// The top level: `call (',' call)* [',']`. A single call and a tuple of calls give
     /// the same list.
-    fn calls(&mut self) -> Fx<Vec<Call>> {
+    fn calls(&mut self) -> Fx<Vec<Call<'a>>> {
         match self.peek() {
             None => return Err(Stop::Invalid("unexpected EOF")),
             // Indentation before the first line: an IndentationError unless the line is
@@ -264,7 +266,7 @@ impl<'a> Fast<'a> {
     /// into a call fails: another name (prose: `Sorry I cannot ...`), a second line, or an
     /// operator, `,` or `=` (the result would be an assignment, a comparison or an
     /// operation, or a tuple holding a name: never a call or a tuple of calls).
-    fn top_call(&mut self) -> Fx<Call> {
+    fn top_call(&mut self) -> Fx<Call<'a>> {
         let start = self.i;
         self.name()?;
         match self.peek() {
@@ -361,18 +363,20 @@ impl<'a> Fast<'a> {
 
     /// `name ('.' name)* '(' arguments ')'`, resolved like `resolve_ast_call`: positional
     /// arguments are read and dropped, keyword arguments kept.
-    fn call(&mut self) -> Fx<Call> {
-        let mut name = self.name()?.to_owned();
+    fn call(&mut self) -> Fx<Call<'a>> {
+        // A dotted name is one stretch of the input: `name` reads from the cursor on.
+        let start = self.i;
+        self.name()?;
         while self.peek() == Some(b'.') {
             self.i += 1;
-            name.push('.');
-            name.push_str(self.name()?);
+            self.name()?;
         }
+        let name = self.src.get(start..self.i).ok_or(Stop::Unsure)?;
         if self.peek() != Some(b'(') {
             return unsure();
         }
         self.i += 1;
-        let mut args: Vec<(Option<String>, Value)> = Vec::new();
+        let mut args: Vec<(Option<Cow<'a, str>>, Value)> = Vec::new();
         self.skip_ws();
         while self.peek_inside()? != b')' {
             let keyword = self.keyword_name();
@@ -390,20 +394,23 @@ impl<'a> Fast<'a> {
             // A repeated keyword keeps its first position and takes the last value.
             match args.iter_mut().find(|(k, _)| k.as_deref() == Some(key)) {
                 Some(slot) => slot.1 = value,
-                None => args.push((Some(key.to_owned()), value)),
+                None => args.push((Some(Cow::Borrowed(key)), value)),
             }
             if !self.separator(b')')? {
                 break;
             }
         }
         self.i += 1; // `)`
-        Ok(Call { name, args })
+        Ok(Call {
+            name: Cow::Borrowed(name),
+            args,
+        })
     }
 
     /// After a keyword argument, an argument that is not `name=...`: a SyntaxError
     /// ("positional argument follows keyword argument") unless it is `*x` / `**x`, a
     /// non-ASCII keyword name, or a comment or line continuation follows.
-    fn positional_after_keyword(&mut self) -> Fx<Call> {
+    fn positional_after_keyword(&mut self) -> Fx<Call<'a>> {
         match self.peek_inside()? {
             b'0'..=b'9' | b'\'' | b'"' | b'[' | b'{' | b'(' | b'-' | b'+' | b'~' | b'.' => Err(
                 Stop::Invalid("positional argument follows keyword argument"),

@@ -47,9 +47,9 @@ impl std::fmt::Display for BfclError {
 
 /// The output of `decode_ast`.
 #[derive(Debug, Clone)]
-pub enum Decoded {
+pub enum Decoded<'a> {
     /// A list of calls (`[{name: {param: value}}, ...]`).
-    Calls(Vec<Call>),
+    Calls(Vec<Call<'a>>),
     /// A successful decode that is not in function-call format (Java `{}`, JS `None`).
     NotCallFormat,
 }
@@ -74,7 +74,7 @@ pub fn strip_think(raw: &str) -> &str {
 }
 
 /// `default_decode_ast_prompting(result, language)`.
-pub fn decode_ast(result: &str, lang: Language) -> Result<Decoded, DecodeError> {
+pub fn decode_ast(result: &str, lang: Language) -> Result<Decoded<'_>, DecodeError> {
     let s = result.trim_matches(|c| c == '`' || c == '\n' || c == ' ');
     if lang == Language::Python {
         // `ast_parse` strips `[`, `]` and `'` from both ends, so the brackets added

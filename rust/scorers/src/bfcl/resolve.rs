@@ -2,6 +2,8 @@
 //! (`bfcl/model_handler/utils.py`), including its quirks, and the small evaluator
 //! that stands in for `eval(ast.unparse(binop))`.
 
+use std::borrow::Cow;
+
 use num_bigint::BigInt;
 
 use super::fastcall;
@@ -9,11 +11,13 @@ use super::pyast::{unparse, BinOp, Expr, UnOp};
 use super::pyparse::parse_eval;
 use super::value::{dict_insert, Value};
 
-/// One decoded call: `{name: {param: value}}`; a `None` param is `**mapping`.
+/// One decoded call: `{name: {param: value}}`; a `None` param is `**mapping`. The name
+/// and the parameter names borrow from the model output where the decoder can (the fast
+/// path): no allocation per name.
 #[derive(Debug, Clone)]
-pub struct Call {
-    pub name: String,
-    pub args: Vec<(Option<String>, Value)>,
+pub struct Call<'a> {
+    pub name: Cow<'a, str>,
+    pub args: Vec<(Option<Cow<'a, str>>, Value)>,
 }
 
 /// Why decoding failed (upstream raises and reports `ast_decoder:decoder_failed`).
@@ -27,7 +31,7 @@ fn fail<T>(msg: impl Into<String>) -> RResult<T> {
 }
 
 /// `ast_parse(input_str, "Python")`.
-pub fn ast_parse_python(input: &str) -> RResult<Vec<Call>> {
+pub fn ast_parse_python(input: &str) -> RResult<Vec<Call<'_>>> {
     let cleaned = input.trim_matches(|c| c == '[' || c == ']' || c == '\'');
     if let Some(decoded) = fastcall::decode(cleaned) {
         return decoded;
@@ -37,7 +41,7 @@ pub fn ast_parse_python(input: &str) -> RResult<Vec<Call>> {
 
 /// [`ast_parse_python`] by the full tokenizer, parser and resolver (`cleaned` is already
 /// stripped of `[`, `]` and `'` at both ends).
-pub fn ast_parse_python_full(cleaned: &str) -> RResult<Vec<Call>> {
+pub fn ast_parse_python_full(cleaned: &str) -> RResult<Vec<Call<'static>>> {
     let body = parse_eval(cleaned).map_err(|e| DecodeError(format!("SyntaxError: {}", e.0)))?;
     match body {
         Expr::Call { .. } => Ok(vec![resolve_call(body)?]),
@@ -53,7 +57,7 @@ pub fn ast_parse_python_full(cleaned: &str) -> RResult<Vec<Call>> {
 }
 
 /// `resolve_ast_call(elem)` (consumes the node: its strings move into the result).
-fn resolve_call(e: Expr) -> RResult<Call> {
+fn resolve_call(e: Expr) -> RResult<Call<'static>> {
     let Expr::Call { func, keywords, .. } = e else {
         return fail("not a call");
     };
@@ -73,17 +77,23 @@ fn resolve_call(e: Expr) -> RResult<Call> {
             parts.join(".")
         }
     };
-    let mut args: Vec<(Option<String>, Value)> = Vec::with_capacity(keywords.len());
+    let mut args: Vec<(Option<Cow<'static, str>>, Value)> = Vec::with_capacity(keywords.len());
     for (k, v) in keywords {
         let value = resolve_value_owned(v)?;
         // Python dict: a repeated key keeps its first position, takes the last value.
-        if let Some(slot) = args.iter_mut().find(|(k2, _)| *k2 == k) {
+        if let Some(slot) = args
+            .iter_mut()
+            .find(|(k2, _)| k2.as_deref() == k.as_deref())
+        {
             slot.1 = value;
         } else {
-            args.push((k, value));
+            args.push((k.map(Cow::Owned), value));
         }
     }
-    Ok(Call { name, args })
+    Ok(Call {
+        name: Cow::Owned(name),
+        args,
+    })
 }
 
 /// [`resolve_value`] on an owned node: constants, names and containers move their
@@ -108,13 +118,13 @@ fn resolve_value_owned(e: Expr) -> RResult<Value> {
 }
 
 /// The call as the value of an outer parameter: `{name: {param: value}}`.
-pub(super) fn call_value(c: Call) -> Value {
+pub(super) fn call_value(c: Call<'_>) -> Value {
     let inner = c
         .args
         .into_iter()
-        .map(|(k, v)| (k.map_or(Value::None, Value::Str), v))
+        .map(|(k, v)| (k.map_or(Value::None, |k| Value::Str(k.into_owned())), v))
         .collect();
-    Value::Dict(vec![(Value::Str(c.name), Value::Dict(inner))])
+    Value::Dict(vec![(Value::Str(c.name.into_owned()), Value::Dict(inner))])
 }
 
 /// `resolve_ast_by_type(value)`.

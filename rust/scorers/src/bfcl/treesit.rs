@@ -2,6 +2,7 @@
 //! (`bfcl/model_handler/parser/{java,js}_parser.py`) on the same tree-sitter grammars
 //! (tree-sitter-java 0.21.0, tree-sitter-javascript 0.21.4).
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 
 use tree_sitter::{Node, Parser};
@@ -13,7 +14,7 @@ use super::value::Value;
 /// What a tree-sitter decoder returned.
 pub enum TsOutput {
     /// `[{name: {param: "text"}}]`.
-    Calls(Vec<Call>),
+    Calls(Vec<Call<'static>>),
     /// Java's `{}` / JavaScript's `None` when no call was found (not call format).
     NoCall,
 }
@@ -74,6 +75,16 @@ impl PyText {
             return String::new();
         }
         self.chars[a..b].iter().collect()
+    }
+}
+
+fn owned_call(name: String, args: Vec<(Option<String>, Value)>) -> Call<'static> {
+    Call {
+        name: Cow::Owned(name),
+        args: args
+            .into_iter()
+            .map(|(k, v)| (k.map(Cow::Owned), v))
+            .collect(),
     }
 }
 
@@ -150,7 +161,7 @@ fn push_arg(
     Ok(())
 }
 
-fn java_find_call(t: &PyText, node: Node) -> Result<Option<Call>, DecodeError> {
+fn java_find_call(t: &PyText, node: Node) -> Result<Option<Call<'static>>, DecodeError> {
     if node.kind() == "method_invocation" {
         let name_node = node.child_by_field_name("name").ok_or_else(|| {
             DecodeError("AttributeError: 'NoneType' object has no attribute 'start_byte'".into())
@@ -181,7 +192,7 @@ fn java_find_call(t: &PyText, node: Node) -> Result<Option<Call>, DecodeError> {
                 _ => {}
             }
         }
-        return Ok(Some(Call { name, args }));
+        return Ok(Some(owned_call(name, args)));
     }
     for c in children(node) {
         if let Some(call) = java_find_call(t, c)? {
@@ -280,7 +291,7 @@ pub fn parse_js(src: &str) -> Result<TsOutput, DecodeError> {
                     }
                     out.push((k, Value::Str(vs.pop().unwrap_or_default())));
                 }
-                return Ok(TsOutput::Calls(vec![Call { name, args: out }]));
+                return Ok(TsOutput::Calls(vec![owned_call(name, out)]));
             }
         }
         Ok(TsOutput::NoCall)
