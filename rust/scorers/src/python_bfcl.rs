@@ -24,7 +24,8 @@ static VERDICT_TUPLES: Mutex<VerdictCache> = Mutex::new(Vec::new());
 
 fn cached_verdict(py: Python<'_>, cache: &mut VerdictCache, v: Verdict) -> PyResult<PyVerdict> {
     // Error types are `&'static str` constants: comparing addresses finds the entry
-    // without comparing text; the text comparison only runs for a new address.
+    // without comparing text. The text comparison only runs for an address not seen
+    // yet, which then gets an entry of its own (sharing the tuple).
     let same_address = |k: &Verdict| {
         k.valid == v.valid
             && match (k.error_type, v.error_type) {
@@ -33,16 +34,17 @@ fn cached_verdict(py: Python<'_>, cache: &mut VerdictCache, v: Verdict) -> PyRes
                 _ => false,
             }
     };
-    let found = cache
-        .iter()
-        .find(|(k, _)| same_address(k))
-        .or_else(|| cache.iter().find(|(k, _)| *k == v));
-    if let Some((_, t)) = found {
+    if let Some((_, t)) = cache.iter().find(|(k, _)| same_address(k)) {
         return Ok(t.clone_ref(py));
     }
-    let valid = v.valid.into_pyobject(py)?.to_owned().into_any();
-    let error_type = v.error_type.into_pyobject(py)?.into_any();
-    let t = PyTuple::new(py, [valid, error_type])?.unbind();
+    let t = match cache.iter().find(|(k, _)| *k == v) {
+        Some((_, t)) => t.clone_ref(py),
+        None => {
+            let valid = v.valid.into_pyobject(py)?.to_owned().into_any();
+            let error_type = v.error_type.into_pyobject(py)?.into_any();
+            PyTuple::new(py, [valid, error_type])?.unbind()
+        }
+    };
     cache.push((v, t.clone_ref(py)));
     Ok(t)
 }
