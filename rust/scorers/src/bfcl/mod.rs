@@ -10,6 +10,7 @@
 
 pub mod checker;
 pub mod convert;
+mod dense_language;
 pub mod fastcall;
 pub mod json;
 pub mod pyast;

@@ -4,8 +4,11 @@
 
 use std::borrow::Cow;
 use std::cell::RefCell;
+use std::sync::OnceLock;
 
-use tree_sitter::{Node, Parser};
+use tree_sitter::{Language, Node, Parser};
+
+use super::dense_language::dense_copy;
 
 use super::convert::{is_quoted, slice_1_m1};
 use super::resolve::{Call, DecodeError};
@@ -24,6 +27,23 @@ thread_local! {
     static JS: RefCell<Option<Parser>> = const { RefCell::new(None) };
 }
 
+/// The grammar the parsers use: its dense-table copy (same trees, faster error recovery;
+/// see `dense_language`), or the grammar as shipped if the copy cannot be made.
+fn language(java: bool) -> Language {
+    static DENSE: [OnceLock<Option<Language>>; 2] = [OnceLock::new(), OnceLock::new()];
+    let stock = stock_language(java);
+    let dense = DENSE[usize::from(java)].get_or_init(|| dense_copy(&stock));
+    dense.clone().unwrap_or(stock)
+}
+
+fn stock_language(java: bool) -> Language {
+    if java {
+        tree_sitter_java::language()
+    } else {
+        tree_sitter_javascript::language()
+    }
+}
+
 fn with_parser<T>(
     slot: &'static std::thread::LocalKey<RefCell<Option<Parser>>>,
     java: bool,
@@ -33,12 +53,7 @@ fn with_parser<T>(
         let mut guard = cell.borrow_mut();
         if guard.is_none() {
             let mut p = Parser::new();
-            let lang = if java {
-                tree_sitter_java::language()
-            } else {
-                tree_sitter_javascript::language()
-            };
-            p.set_language(&lang)
+            p.set_language(&language(java))
                 .map_err(|e| DecodeError(format!("tree-sitter language error: {e}")))?;
             *guard = Some(p);
         }
@@ -58,6 +73,38 @@ pub fn sexp(src: &str, java: bool) -> Result<String, DecodeError> {
             .ok_or_else(|| DecodeError("parse failed".into()))?;
         Ok(tree.root_node().to_sexp())
     })
+}
+
+/// Upstream's `"ERROR" in root.sexp()`, mostly without printing the tree.
+///
+/// tree-sitter's S-expression names an error node `(ERROR ...)`, except a childless one
+/// that spans text, which it prints as `(UNEXPECTED 'c')`; no other name, field name or
+/// `MISSING` label in these grammars contains "ERROR" (a test checks the names). A node's
+/// child count seen here covers only visible children while the printer tests all of
+/// them, so a childless error node with text is settled by printing the tree after all.
+fn sexp_says_error(root: Node) -> bool {
+    if !root.has_error() {
+        return false;
+    }
+    let mut cursor = root.walk();
+    let mut undecided = false;
+    loop {
+        let node = cursor.node();
+        if node.is_error() {
+            if node.child_count() > 0 || node.start_byte() == node.end_byte() {
+                return true;
+            }
+            undecided = true;
+        }
+        if cursor.goto_first_child() {
+            continue;
+        }
+        while !cursor.goto_next_sibling() {
+            if !cursor.goto_parent() {
+                return undecided && root.to_sexp().contains("ERROR");
+            }
+        }
+    }
 }
 
 /// Python's `source_code[start_byte:end_byte]`: byte offsets used as code-point
@@ -209,7 +256,7 @@ pub fn parse_java(src: &str) -> Result<TsOutput, DecodeError> {
             .parse(src, None)
             .ok_or_else(|| DecodeError("parse failed".into()))?;
         let root = tree.root_node();
-        if root.has_error() && root.to_sexp().contains("ERROR") {
+        if sexp_says_error(root) {
             return Err(DecodeError(
                 "Exception: Error parsing java the source code.".into(),
             ));
@@ -237,7 +284,7 @@ pub fn parse_js(src: &str) -> Result<TsOutput, DecodeError> {
             .parse(src, None)
             .ok_or_else(|| DecodeError("parse failed".into()))?;
         let root = tree.root_node();
-        if root.has_error() && root.to_sexp().contains("ERROR") {
+        if sexp_says_error(root) {
             return Err(DecodeError(
                 "SyntaxError: Error js parsing the source code.".into(),
             ));
@@ -300,6 +347,8 @@ pub fn parse_js(src: &str) -> Result<TsOutput, DecodeError> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
     fn java(s: &str) -> String {
@@ -323,6 +372,110 @@ mod tests {
         assert!(sexp("new int[]{1, 2}", true)
             .unwrap()
             .contains("array_creation_expression"));
+    }
+
+    fn stock_sexp(src: &str, java: bool) -> String {
+        let mut parser = Parser::new();
+        let parsed = parser
+            .set_language(&stock_language(java))
+            .ok()
+            .and_then(|()| parser.parse(src, None));
+        match parsed {
+            Some(tree) => tree.root_node().to_sexp(),
+            None => panic!("stock parse failed on {src:?}"),
+        }
+    }
+
+    /// The dense-table grammar gives the shipped grammar's tree, and `sexp_says_error`
+    /// upstream's `"ERROR" in sexp`.
+    fn assert_same_tree(src: &str) -> Result<(), TestCaseError> {
+        for java in [true, false] {
+            let slot = if java { &JAVA } else { &JS };
+            let (dense_sexp, says_error) = with_parser(slot, java, |p| match p.parse(src, None) {
+                Some(tree) => Ok((
+                    tree.root_node().to_sexp(),
+                    sexp_says_error(tree.root_node()),
+                )),
+                None => Err(DecodeError("parse failed".into())),
+            })
+            .map_err(|e| TestCaseError::fail(e.0))?;
+            prop_assert_eq!(
+                &dense_sexp,
+                &stock_sexp(src, java),
+                "java={} {:?}",
+                java,
+                src
+            );
+            prop_assert_eq!(
+                says_error,
+                dense_sexp.contains("ERROR"),
+                "java={} {:?}",
+                java,
+                src
+            );
+        }
+        Ok(())
+    }
+
+    fn fragment() -> impl Strategy<Value = &'static str> {
+        prop::sample::select(vec![
+            "f", "a.b", "Cls.m", "(", ")", "=", ",", " ", "\n", "[", "]", "{", "}", "\"x y\"",
+            "'c'", "'", "\"", "1", "3.5f", "-", "+", "new ", "int", "<think>", "</think>", ";",
+            ".", ":", "true", "null", "x[0]", "`", "#", "\\", "=>", "日本", "/", "*", "//", "/*",
+            "class ", "<", ">", "@", "?", "!", "&&", "${", "\t",
+        ])
+    }
+
+    const CALLS: [&str; 4] = [
+        "SearchHit.declareInnerHitsParseFields(parser=searchHitParser)",
+        "XMLNamespaceBinder.endElement(element=new QName('http://x.com', 'item'), augs=aug)",
+        "createAuthToken(username=\"johndoe\", validity=3600, options={\"role\": [\"admin\"]})",
+        "RootObjectMapper.doXContent(builder=b, params=[\"include_defaults\", true])",
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1024))]
+
+        #[test]
+        fn dense_grammar_gives_the_same_trees(parts in prop::collection::vec(fragment(), 0..24)) {
+            assert_same_tree(&parts.concat())?;
+        }
+
+        #[test]
+        fn dense_grammar_gives_the_same_trees_on_edited_calls(
+            call in 0..CALLS.len(),
+            edits in prop::collection::vec((0usize..200, fragment()), 0..4),
+            deletions in prop::collection::vec(0usize..200, 0..3),
+        ) {
+            let mut s: Vec<char> = CALLS[call].chars().collect();
+            for (pos, text) in edits {
+                let p = pos % (s.len() + 1);
+                s.splice(p..p, text.chars());
+            }
+            for pos in deletions {
+                if !s.is_empty() {
+                    s.remove(pos % s.len());
+                }
+            }
+            assert_same_tree(&s.into_iter().collect::<String>())?;
+        }
+    }
+
+    #[test]
+    fn no_grammar_name_spells_error() {
+        for java in [true, false] {
+            let language = stock_language(java);
+            let kinds = u16::try_from(language.node_kind_count()).unwrap_or(u16::MAX);
+            for id in 0..kinds {
+                let name = language.node_kind_for_id(id).unwrap_or("");
+                assert!(!name.contains("ERROR"), "java={java} kind {id}: {name}");
+            }
+            let fields = u16::try_from(language.field_count()).unwrap_or(u16::MAX);
+            for id in 1..=fields {
+                let name = language.field_name_for_id(id).unwrap_or("");
+                assert!(!name.contains("ERROR"), "java={java} field {id}: {name}");
+            }
+        }
     }
 
     #[test]
