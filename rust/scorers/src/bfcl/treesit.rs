@@ -362,6 +362,10 @@ mod tests {
     #[test]
     fn java_golden_shapes() {
         assert!(java("A.f(x=1)").starts_with("ERR"));
+        // Without `;`, an ERROR node costs 600 + bytes and a MISSING ";" 610: the tie at
+        // 10 bytes still fails, 11 bytes decode (docs/bfcl.md).
+        assert!(java("Abc.f(x=1)").starts_with("ERR"));
+        assert_eq!(java("Abcd.f(x=1)"), "Abcd.f:[(Some(\"x\"), Str(\"1\"))]");
         assert_eq!(java(""), "{}");
         assert_eq!(
             java("SearchHit.declareInnerHitsParseFields(parser=searchHitParser)"),
