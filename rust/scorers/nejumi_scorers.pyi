@@ -130,7 +130,7 @@ class BfclItem:
 
     @property
     def category(self) -> str: ...
-    def check(self, raw_output: str) -> tuple[bool, str | None]:
+    def check(self, raw_output: str, /) -> tuple[bool, str | None]:
         """The verdict ``bfcl_check`` gives for this item and ``raw_output``; ValueError where
         upstream's checker raises."""
 

@@ -155,6 +155,60 @@ fn char_f1(
     }
 }
 
+/// What a plain `METH_FASTCALL` function hands back to CPython: a new reference, or NULL
+/// with the exception set. Nothing in `body` panics (clippy denies it); should it, Python
+/// gets a `RuntimeError` naming `function` instead of an unwind into C.
+#[inline(always)]
+pub(crate) fn fastcall_return<T>(
+    py: Python<'_>,
+    function: &str,
+    body: impl FnOnce() -> PyResult<Py<T>>,
+) -> *mut ffi::PyObject {
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body))
+        .unwrap_or_else(|_| Err(internal_error(function)));
+    match result {
+        Ok(value) => value.into_ptr(),
+        Err(err) => {
+            err.restore(py);
+            std::ptr::null_mut()
+        }
+    }
+}
+
+#[cold]
+fn internal_error(function: &str) -> PyErr {
+    PyRuntimeError::new_err(format!("{function}: internal error"))
+}
+
+/// `args[i]` of a `METH_FASTCALL` call as a `str`, or a pyo3-style `TypeError` naming
+/// `function` and `arg`.
+///
+/// # Safety
+/// `args` must hold at least `i + 1` borrowed references that outlive `'a`, as CPython
+/// passes them for the duration of the call.
+#[inline(always)]
+pub(crate) unsafe fn fastcall_str<'a, 'py>(
+    py: Python<'py>,
+    args: *mut *mut ffi::PyObject,
+    i: usize,
+    (function, arg): (&str, &str),
+) -> PyResult<Borrowed<'a, 'py, PyString>> {
+    // SAFETY: the caller guarantees `args[i]` is a live borrowed reference.
+    let object = unsafe { Borrowed::from_ptr(py, *args.add(i)) };
+    object
+        .cast::<PyString>()
+        .map_err(|e| PyTypeError::new_err(format!("{function}() argument '{arg}': {e}")))
+}
+
+/// The error for a `METH_FASTCALL` call with the wrong number of positional arguments.
+#[cold]
+pub(crate) fn wrong_arg_count(function: &str, want: usize, got: ffi::Py_ssize_t) -> PyErr {
+    let s = if want == 1 { "" } else { "s" };
+    PyTypeError::new_err(format!(
+        "{function}() takes exactly {want} positional argument{s} ({got} given)"
+    ))
+}
+
 /// `char_f1` as a plain `METH_FASTCALL` C function, registered by [`add_char_f1`]: the
 /// per-item scorer is called once per prediction, and pyo3's argument machinery
 /// (keyword handling, the attach guard) costs about as much as scoring a short answer.
@@ -167,37 +221,19 @@ unsafe extern "C" fn char_f1_fastcall(
     // SAFETY: CPython calls a METH_FASTCALL function attached to the interpreter, with
     // `nargs` borrowed references at `args`.
     let py = unsafe { Python::assume_attached() };
-    let call = std::panic::AssertUnwindSafe(|| {
+    fastcall_return(py, "char_f1", || {
         if nargs != 2 {
-            return Err(PyTypeError::new_err(format!(
-                "char_f1() takes exactly 2 positional arguments ({nargs} given)"
-            )));
+            return Err(wrong_arg_count("char_f1", 2, nargs));
         }
         // SAFETY: as above, `args` holds two borrowed references, alive for the call.
         let (pred, gold) = unsafe {
             (
-                Borrowed::from_ptr(py, *args),
-                Borrowed::from_ptr(py, *args.add(1)),
+                fastcall_str(py, args, 0, ("char_f1", "pred"))?,
+                fastcall_str(py, args, 1, ("char_f1", "gold"))?,
             )
         };
-        let pred = pred
-            .cast::<PyString>()
-            .map_err(|e| PyTypeError::new_err(format!("char_f1() argument 'pred': {e}")))?;
-        let gold = gold
-            .cast::<PyString>()
-            .map_err(|e| PyTypeError::new_err(format!("char_f1() argument 'gold': {e}")))?;
         char_f1(py, &pred, &gold)
-    });
-    // Nothing below panics (clippy denies it); should it, Python gets an exception.
-    let result = std::panic::catch_unwind(call)
-        .unwrap_or_else(|_| Err(PyRuntimeError::new_err("char_f1: internal error")));
-    match result {
-        Ok(value) => value.into_ptr(),
-        Err(err) => {
-            err.restore(py);
-            std::ptr::null_mut()
-        }
-    }
+    })
 }
 
 /// Adds [`char_f1_fastcall`] to `m` as `char_f1`.

@@ -2,12 +2,15 @@
 
 use std::sync::{Arc, Mutex};
 
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
 use pyo3::types::PyTuple;
+use pyo3::Borrowed;
 
 use crate::bfcl::{self, BfclError, Language, Prepared, Verdict};
+use crate::python;
 
 fn to_py_err(e: BfclError) -> PyErr {
     PyValueError::new_err(e.to_string())
@@ -118,12 +121,6 @@ pub struct BfclItem {
 
 #[pymethods]
 impl BfclItem {
-    /// `(valid, error_type)` for one model output; the same verdict as `bfcl_check`.
-    fn check(&self, py: Python<'_>, raw_output: &str) -> PyResult<PyVerdict> {
-        let verdict = self.inner.check(raw_output).map_err(to_py_err)?;
-        py_verdict(py, verdict)
-    }
-
     #[getter]
     fn category(&self) -> &'static str {
         self.inner.category().name()
@@ -132,6 +129,62 @@ impl BfclItem {
     fn __repr__(&self) -> String {
         format!("BfclItem(category={:?})", self.inner.category().name())
     }
+}
+
+/// `BfclItem.check(raw_output, /)`: `(valid, error_type)` for one model output, the same
+/// verdict as `bfcl_check`. A plain `METH_FASTCALL` method (added by [`add_check`]) rather
+/// than a `#[pymethods]` one: it is called once per model output, and pyo3's method
+/// machinery cost about a tenth of a Python-syntax item's check.
+unsafe extern "C" fn check_fastcall(
+    item: *mut ffi::PyObject,
+    args: *mut *mut ffi::PyObject,
+    nargs: ffi::Py_ssize_t,
+) -> *mut ffi::PyObject {
+    const NAME: &str = "BfclItem.check";
+    // SAFETY: CPython calls a METH_FASTCALL method attached to the interpreter, with the
+    // instance and `nargs` borrowed references at `args`.
+    let py = unsafe { Python::assume_attached() };
+    python::fastcall_return(py, NAME, || {
+        if nargs != 1 {
+            return Err(python::wrong_arg_count(NAME, 1, nargs));
+        }
+        // SAFETY: as above; the method descriptor has checked that `item` is a BfclItem.
+        let (item, raw_output) = unsafe {
+            (
+                Borrowed::from_ptr(py, item),
+                python::fastcall_str(py, args, 0, (NAME, "raw_output"))?,
+            )
+        };
+        let item = item
+            .cast::<BfclItem>()
+            .map_err(|e| PyTypeError::new_err(format!("{NAME}(): {e}")))?;
+        let verdict = item
+            .get()
+            .inner
+            .check(raw_output.to_str()?)
+            .map_err(to_py_err)?;
+        py_verdict(py, verdict)
+    })
+}
+
+/// Adds [`check_fastcall`] to the `BfclItem` type as its `check` method.
+fn add_check(py: Python<'_>) -> PyResult<()> {
+    // The descriptor keeps a pointer to its definition: made once per module
+    // initialisation and never freed (a few dozen bytes).
+    let def = Box::leak(Box::new(ffi::PyMethodDef {
+        ml_name: c"check".as_ptr(),
+        ml_meth: ffi::PyMethodDefPointer {
+            PyCFunctionFast: check_fastcall,
+        },
+        ml_flags: ffi::METH_FASTCALL,
+        ml_doc: c"check($self, raw_output, /)\n--\n\n(valid, error_type) for one model output; the same verdict as bfcl_check.".as_ptr(),
+    }));
+    let item_type = py.get_type::<BfclItem>();
+    // SAFETY: `def` lives forever and `item_type` is the live BfclItem type object.
+    let method = unsafe {
+        Bound::from_owned_ptr_or_err(py, ffi::PyDescr_NewMethod(item_type.as_type_ptr(), def))?
+    };
+    item_type.setattr("check", method)
 }
 
 /// Parse one item's docs and possible answer once (`bfcl_check`'s inputs minus the output).
@@ -188,6 +241,7 @@ fn bfcl_decode_ast(raw_output: &str, language: &str) -> PyResult<String> {
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<BfclItem>()?;
+    add_check(m.py())?;
     m.add_function(wrap_pyfunction!(bfcl_check, m)?)?;
     m.add_function(wrap_pyfunction!(bfcl_check_batch, m)?)?;
     m.add_function(wrap_pyfunction!(bfcl_prepare, m)?)?;
