@@ -8,9 +8,8 @@ use std::sync::OnceLock;
 
 use tree_sitter::{Language, Node, Parser};
 
-use super::dense_language::dense_copy;
-
 use super::convert::{is_quoted, slice_1_m1};
+use super::dense_language::dense_copy;
 use super::resolve::{Call, DecodeError};
 use super::value::Value;
 
