@@ -13,9 +13,8 @@
 //! parser makes is for a grammar symbol: the error symbols are answered before the table
 //! is consulted (`ts_language_table_entry`, `ts_language_next_state`) or not looked up at
 //! all (`ts_parser__recover` skips its summary for an error lookahead), and aliases are
-//! never looked up. (The lookahead
-//! iterator would list a state's symbols in another order; only queries and the public
-//! lookahead-iterator API use it, and nejumi uses neither.)
+//! never looked up. (The lookahead iterator would list a state's symbols in another order;
+//! only queries and the public lookahead-iterator API use it, and nejumi uses neither.)
 
 use std::ffi::c_void;
 
@@ -114,7 +113,7 @@ pub fn dense_copy(language: &Language) -> Option<Language> {
     {
         return None;
     }
-    let mut table = Vec::with_capacity((raw.state_count * raw.symbol_count) as usize);
+    let mut table = Vec::with_capacity(raw.state_count as usize * raw.symbol_count as usize);
     for state in 0..raw.state_count {
         for symbol in 0..u16::try_from(raw.symbol_count).ok()? {
             // SAFETY: state and symbol are within the counts checked above.
