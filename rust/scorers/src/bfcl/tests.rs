@@ -239,7 +239,7 @@ fn same(a: &Value, b: &Value) -> bool {
 
 /// `base` with each `(position, text)` edit applied in turn: an empty text deletes the
 /// character at the position (taken modulo the length), any other is inserted there.
-fn apply_edits(base: &str, edits: Vec<(usize, &str)>) -> String {
+pub(super) fn apply_edits(base: &str, edits: Vec<(usize, &str)>) -> String {
     let mut s: Vec<char> = base.chars().collect();
     for (pos, ins) in edits {
         let p = pos % (s.len() + 1);

@@ -450,17 +450,9 @@ mod tests {
             edits in prop::collection::vec((0usize..200, fragment()), 0..4),
             deletions in prop::collection::vec(0usize..200, 0..3),
         ) {
-            let mut s: Vec<char> = CALLS[call].chars().collect();
-            for (pos, text) in edits {
-                let p = pos % (s.len() + 1);
-                s.splice(p..p, text.chars());
-            }
-            for pos in deletions {
-                if !s.is_empty() {
-                    s.remove(pos % s.len());
-                }
-            }
-            assert_same_tree(&s.into_iter().collect::<String>())?;
+            // An empty text deletes the character at its position.
+            let edits = edits.into_iter().chain(deletions.into_iter().map(|p| (p, ""))).collect();
+            assert_same_tree(&super::super::tests::apply_edits(CALLS[call], edits))?;
         }
     }
 
