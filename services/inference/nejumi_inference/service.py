@@ -3,19 +3,22 @@
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Any, NoReturn, TypeVar
 
 import grpc
 
 from nejumi_inference.admission import Admission
 from nejumi_inference.backends import Backend
-from nejumi_inference.errors import BackendError
-from nejumi_inference.validation import InvalidRequest, validate_request
+from nejumi_inference.errors import RETRY_AFTER_KEY, BackendError
+from nejumi_inference.validation import InvalidRequest, validate_count_request, validate_request
 from nejumi_proto.v1 import inference_pb2, inference_pb2_grpc, types_pb2
 
 log = logging.getLogger(__name__)
 
 Health = inference_pb2.HealthResponse
+RequestT = TypeVar("RequestT", inference_pb2.GenerateRequest, inference_pb2.CountTokensRequest)
+ResultT = TypeVar("ResultT")
 
 
 class InferenceService(inference_pb2_grpc.InferenceServicer):
@@ -38,9 +41,9 @@ class InferenceService(inference_pb2_grpc.InferenceServicer):
         self, request: inference_pb2.GenerateRequest, context: grpc.aio.ServicerContext
     ) -> types_pb2.Response:
         try:
-            self._precheck(request)
+            self._precheck(request, validate_request)
         except BackendError as error:
-            await context.abort(error.code, error.message)
+            await _abort(context, error)
         if not self._admission.try_acquire():
             limit = self._admission.limit
             await context.abort(
@@ -54,7 +57,7 @@ class InferenceService(inference_pb2_grpc.InferenceServicer):
             failure = error
         finally:
             self._admission.release()
-        await context.abort(failure.code, failure.message)
+        await _abort(context, failure)
 
     async def Generate(
         self, request_iterator: AsyncIterator[inference_pb2.GenerateRequest], context: grpc.aio.ServicerContext
@@ -68,7 +71,7 @@ class InferenceService(inference_pb2_grpc.InferenceServicer):
         async def answer(request: inference_pb2.GenerateRequest) -> None:
             result = inference_pb2.GenerateResult(request_id=request.request_id)
             try:
-                self._precheck(request)
+                self._precheck(request, validate_request)
                 result.response.CopyFrom(await self._generate(request, context.time_remaining()))
             except BackendError as error:
                 result.error_code, result.error_message = error.code.value[0], error.message
@@ -133,6 +136,18 @@ class InferenceService(inference_pb2_grpc.InferenceServicer):
     ) -> inference_pb2.ModelInfoResponse:
         return self._backend.info()
 
+    async def CountTokens(
+        self, request: inference_pb2.CountTokensRequest, context: grpc.aio.ServicerContext
+    ) -> inference_pb2.CountTokensResponse:
+        try:
+            self._precheck(request, validate_count_request)
+            return await self._bounded(
+                self._backend.count_tokens(request), context.time_remaining(), "counted the tokens", "CountTokens"
+            )
+        except BackendError as error:
+            failure = error
+        await _abort(context, failure)
+
     async def Health(self, request: inference_pb2.HealthRequest, context: grpc.aio.ServicerContext) -> Health:
         self._refresh_backend_state()
         return Health(state=self._state, message=self._state_message, in_flight=self._admission.in_flight)
@@ -143,7 +158,7 @@ class InferenceService(inference_pb2_grpc.InferenceServicer):
             if reason:
                 self.mark_down(reason)
 
-    def _precheck(self, request: inference_pb2.GenerateRequest) -> None:
+    def _precheck(self, request: RequestT, validate: Callable[[RequestT], None]) -> None:
         """Raise the BackendError a request gets before any work: backend not serving, or an invalid field."""
         self._refresh_backend_state()
         if self._state == Health.STARTING:
@@ -156,7 +171,7 @@ class InferenceService(inference_pb2_grpc.InferenceServicer):
                 grpc.StatusCode.UNAVAILABLE, f"the {self._backend_name} backend is down: {self._state_message}"
             )
         try:
-            validate_request(request)
+            validate(request)
         except InvalidRequest as error:
             raise BackendError(grpc.StatusCode.INVALID_ARGUMENT, str(error)) from None
 
@@ -164,28 +179,42 @@ class InferenceService(inference_pb2_grpc.InferenceServicer):
         self, request: inference_pb2.GenerateRequest, time_remaining: float | None
     ) -> types_pb2.Response:
         started = time.monotonic()
+        response = await self._bounded(
+            self._backend.generate(request, time_remaining), time_remaining, "answered", repr(request.request_id)
+        )
+        response.latency_s = time.monotonic() - started
+        return response
+
+    async def _bounded(
+        self, work: Coroutine[Any, Any, ResultT], time_remaining: float | None, done: str, what: str
+    ) -> ResultT:
+        """Await a backend call within the client's deadline; failures become BackendErrors."""
         try:
             if time_remaining is None:
-                response = await self._backend.generate(request, None)
-            elif time_remaining <= 0:
+                return await work
+            if time_remaining <= 0:
+                work.close()
                 raise TimeoutError
-            else:
-                response = await asyncio.wait_for(self._backend.generate(request, time_remaining), time_remaining)
+            return await asyncio.wait_for(work, time_remaining)
         except TimeoutError:
             raise BackendError(
                 grpc.StatusCode.DEADLINE_EXCEEDED,
-                f"the client's deadline ({time_remaining or 0:.1f} s) passed before the model answered",
+                f"the client's deadline ({time_remaining or 0:.1f} s) passed before the model {done}",
             ) from None
         except BackendError:
             self._refresh_backend_state()
             raise
         except Exception as error:
-            log.exception("the %s backend failed on request %r", self._backend_name, request.request_id)
+            log.exception("the %s backend failed on %s", self._backend_name, what)
             raise BackendError(
                 grpc.StatusCode.INTERNAL, f"the {self._backend_name} backend failed: {type(error).__name__}: {error}"
             ) from error
-        response.latency_s = time.monotonic() - started
-        return response
+
+
+async def _abort(context: grpc.aio.ServicerContext, error: BackendError) -> NoReturn:
+    """End a unary call with the error's status; an upstream's requested wait travels as trailing metadata."""
+    metadata = () if error.retry_after_s is None else ((RETRY_AFTER_KEY, f"{error.retry_after_s:g}"),)
+    await context.abort(error.code, error.message, trailing_metadata=metadata)
 
 
 def _stream_id_problem(request_id: str, in_flight_ids: set[str]) -> str | None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+from google.protobuf import struct_pb2
 from harness import code_value, inference_stub, running_server, scripted_args, user_request, wait_for
 
 from nejumi_inference.launcher import ServerStartError, start_server_process
@@ -22,8 +23,44 @@ def _request(messages: list[types_pb2.ChatMessage] | None = None, **fields: obje
     return inference_pb2.GenerateRequest(request_id="x", messages=[USER] if messages is None else messages, **fields)
 
 
+WEATHER = types_pb2.Tool(name="get_weather", parameters_json='{"type": "object"}')
+SCHEMA = struct_pb2.Struct(fields={"type": struct_pb2.Value(string_value="object")})
+ToolChoice = types_pb2.ToolChoice
+
 BAD_REQUESTS = [
-    (_request(messages=[]), "messages: must not be empty"),
+    (_request(messages=[]), "messages: must not be empty (or set prompt for a raw completion)"),
+    (_request(prompt="<|user|>hi"), "prompt: set either messages or prompt, not both"),
+    (
+        _request(messages=[], prompt="<|user|>hi", tools=[WEATHER]),
+        "tools: not allowed with prompt (render the tools into the prompt text)",
+    ),
+    (
+        _request(messages=[USER, types_pb2.ChatMessage(role="user", content="x", reasoning_text="hmm")]),
+        "messages[1].reasoning_text: only assistant messages may carry reasoning",
+    ),
+    (
+        _request(params=types_pb2.GenerationParams(json_schema=types_pb2.JsonSchemaFormat(schema=SCHEMA))),
+        "params.json_schema.name: must not be empty",
+    ),
+    (
+        _request(params=types_pb2.GenerationParams(json_schema=types_pb2.JsonSchemaFormat(name="answer"))),
+        "params.json_schema.schema: must be set (a JSON Schema object)",
+    ),
+    (
+        _request(params=types_pb2.GenerationParams(tool_choice=ToolChoice(mode=ToolChoice.REQUIRED))),
+        "params.tool_choice: mode REQUIRED needs tools",
+    ),
+    (
+        _request(
+            tools=[WEATHER],
+            params=types_pb2.GenerationParams(tool_choice=ToolChoice(mode=ToolChoice.NAMED, name="get_time")),
+        ),
+        'params.tool_choice.name: must name one of the tools (get_weather; got "get_time")',
+    ),
+    (
+        _request(tools=[WEATHER], params=types_pb2.GenerationParams(tool_choice=ToolChoice(name="get_weather"))),
+        "params.tool_choice.name: only for mode NAMED (mode is AUTO)",
+    ),
     (
         _request(messages=[USER, types_pb2.ChatMessage(role="bot", content="hello")]),
         'messages[1].role: must be one of system, user, assistant, tool (got "bot")',
@@ -63,6 +100,33 @@ def test_bad_request_names_the_field(
         assert failure.value.details() == message
         [result] = stub.Generate(iter([request_]))
     assert (result.error_code, result.error_message) == (code_value(grpc.StatusCode.INVALID_ARGUMENT), message)
+
+
+@pytest.mark.parametrize(
+    ("request_", "message"),
+    [
+        (inference_pb2.CountTokensRequest(), "messages: must not be empty (or set prompt for a raw completion)"),
+        (
+            inference_pb2.CountTokensRequest(messages=[USER], prompt="hi"),
+            "prompt: set either messages or prompt, not both",
+        ),
+        (
+            inference_pb2.CountTokensRequest(messages=[types_pb2.ChatMessage(role="bot")]),
+            'messages[0].role: must be one of system, user, assistant, tool (got "bot")',
+        ),
+        (
+            inference_pb2.CountTokensRequest(messages=[USER], tools=[types_pb2.Tool(name="")]),
+            "tools[0].name: must not be empty",
+        ),
+    ],
+)
+def test_bad_count_tokens_request_names_the_field(
+    server_address: str, request_: inference_pb2.CountTokensRequest, message: str
+) -> None:
+    with inference_stub(server_address) as stub, pytest.raises(grpc.RpcError) as failure:
+        stub.CountTokens(request_)
+    assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert failure.value.details() == message
 
 
 def test_full_queue_answers_resource_exhausted(tmp_path: Path) -> None:
@@ -109,11 +173,14 @@ def test_down_backend_answers_unavailable_saying_why(tmp_path: Path) -> None:
         with pytest.raises(grpc.RpcError) as failure:
             stub.GenerateOne(user_request("x", "hi"))
         [result] = stub.Generate(iter([user_request("x", "hi")]))
+        with pytest.raises(grpc.RpcError) as counting:
+            stub.CountTokens(inference_pb2.CountTokensRequest(prompt="hi"))
     assert health.state == inference_pb2.HealthResponse.DOWN
     assert health.message == "the GPU fell off the bus"
     assert failure.value.code() == grpc.StatusCode.UNAVAILABLE
     assert failure.value.details() == "the scripted backend is down: the GPU fell off the bus"
     assert result.error_code == code_value(grpc.StatusCode.UNAVAILABLE)
+    assert (counting.value.code(), counting.value.details()) == (failure.value.code(), failure.value.details())
 
 
 def test_loading_backend_answers_unavailable_saying_so(tmp_path: Path) -> None:
@@ -173,6 +240,9 @@ def test_token_is_required_on_every_rpc(tmp_path: Path) -> None:
             "Health": lambda metadata: stub.Health(inference_pb2.HealthRequest(), metadata=metadata),
             "ModelInfo": lambda metadata: stub.ModelInfo(inference_pb2.ModelInfoRequest(), metadata=metadata),
             "GenerateOne": lambda metadata: stub.GenerateOne(user_request("u", "hi"), metadata=metadata),
+            "CountTokens": lambda metadata: stub.CountTokens(
+                inference_pb2.CountTokensRequest(prompt="hi"), metadata=metadata
+            ),
             "Generate": lambda metadata: list(stub.Generate(iter([user_request("s", "hi")]), metadata=metadata)),
         }
         for name, call in calls.items():

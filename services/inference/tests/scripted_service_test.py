@@ -21,6 +21,7 @@ SCRIPT = {
     ],
     "default": "echo",
     "delay_s": 0.02,
+    "max_model_len": 4096,
 }
 
 
@@ -52,6 +53,28 @@ def test_reasoning_tool_calls_and_truncation(server: ServerProcess) -> None:
     assert called.finish_reason == "tool_calls"
     assert [(c.name, c.arguments_json) for c in called.tool_calls] == [("get_weather", '{"city": "Tokyo"}')]
     assert (cut.text, cut.finish_reason, cut.usage.completion_tokens) == ("one two", "length", 2)
+
+
+def test_raw_prompt_matches_rules_and_echoes(server: ServerProcess) -> None:
+    with inference_stub(server.address) as stub:
+        matched = stub.GenerateOne(inference_pb2.GenerateRequest(prompt="<|user|>capital of Japan?<|assistant|>"))
+        echoed = stub.GenerateOne(inference_pb2.GenerateRequest(prompt="<s> raw completion text"))
+    assert (matched.text, matched.usage.prompt_tokens) == ("Tokyo is the capital", 3)
+    assert (echoed.text, echoed.usage.prompt_tokens) == ("<s> raw completion text", 4)
+
+
+def test_count_tokens_counts_words_as_usage_does(server: ServerProcess) -> None:
+    messages = [
+        types_pb2.ChatMessage(role="system", content="Answer briefly."),
+        types_pb2.ChatMessage(role="user", content="What is the capital of Japan?"),
+    ]
+    with inference_stub(server.address) as stub:
+        counted = stub.CountTokens(inference_pb2.CountTokensRequest(messages=messages))
+        raw = stub.CountTokens(inference_pb2.CountTokensRequest(prompt="one two  three\nfour"))
+        answered = stub.GenerateOne(inference_pb2.GenerateRequest(messages=messages))
+    assert (counted.prompt_tokens, counted.max_model_len) == (8, 4096)
+    assert counted.prompt_tokens == answered.usage.prompt_tokens
+    assert (raw.prompt_tokens, raw.max_model_len) == (4, 4096)
 
 
 def test_stream_of_200_requests_is_matched_by_request_id(server: ServerProcess) -> None:
@@ -146,6 +169,23 @@ def test_request_log_has_one_line_per_request(tmp_path: Path) -> None:
     assert {record["status"] for record in records.values()} == {"completed"}
     assert records["one"]["sha256"] == records["two"]["sha256"] != records["three"]["sha256"]
     assert all(record["ended_at"] >= record["received_at"] for record in records.values())
+
+
+def test_request_log_records_tool_choice_and_json_schema(tmp_path: Path) -> None:
+    log = tmp_path / "requests.jsonl"
+    script = {"rules": [{"match": "weather", "reply": '{"city": "Osaka"}'}], "request_log": str(log)}
+    request = user_request("w", "weather in Osaka as JSON")
+    request.tools.add(name="get_weather")
+    request.params.tool_choice.CopyFrom(types_pb2.ToolChoice(mode=types_pb2.ToolChoice.NAMED, name="get_weather"))
+    request.params.json_schema.name = "city"
+    request.params.json_schema.schema.update({"type": "object", "required": ["city"]})
+    request.params.json_schema.strict = True
+    with running_server(scripted_args(tmp_path, script)) as server, inference_stub(server.address) as stub:
+        response = stub.GenerateOne(request)
+    assert response.text == '{"city": "Osaka"}'
+    [record] = read_log(log)
+    assert record["tool_choice"] == {"mode": "NAMED", "name": "get_weather"}
+    assert record["json_schema"] == {"name": "city", "schema": {"type": "object", "required": ["city"]}, "strict": True}
 
 
 def test_fail_first_answers_unavailable_then_serves(tmp_path: Path) -> None:

@@ -18,6 +18,9 @@ class Backend(Protocol):
     async def generate(self, request: inference_pb2.GenerateRequest, timeout_s: float | None) -> types_pb2.Response:
         """Answer one validated request; ``timeout_s`` is what is left of the client's deadline."""
 
+    async def count_tokens(self, request: inference_pb2.CountTokensRequest) -> inference_pb2.CountTokensResponse:
+        """Count a validated request's prompt tokens as ``generate`` would feed them to the model."""
+
     def info(self) -> inference_pb2.ModelInfoResponse:
         """Describe the served model."""
 

@@ -8,11 +8,14 @@ Script (JSON or YAML; a file path or the object itself as ``{"script": ...}`` in
      "default": "echo" | "<fixed text>", "delay_s": 0.0, "fail_first": 0, "request_log": "<path>",
      "start_delay_s": 0.0, "fail_start": "<message>", "down": "<reason>", "max_model_len": 0}
 
-The first rule whose ``match`` occurs in the last user message answers; otherwise ``default`` does ("echo"
-repeats that message). ``fail_first`` answers the first N requests with UNAVAILABLE (to test client retries).
-``request_log`` gets one JSON line per request when it ends: request_id, sha256 (of the request's messages,
-tools and params, serialized deterministically), received_at, ended_at and status (completed, cancelled or
-failed). Tokens are counted as whitespace-separated words; ``params.max_tokens`` truncates the reply.
+The first rule whose ``match`` occurs in the last user message (or in the raw ``prompt``) answers; otherwise
+``default`` does ("echo" repeats that text). A rule's reply is returned as is, whatever ``params.json_schema`` or
+``params.tool_choice`` ask for. ``fail_first`` answers the first N requests with UNAVAILABLE (to test client
+retries). ``request_log`` gets one JSON line per request when it ends: request_id, sha256 (of the request's
+messages, prompt, tools and params, serialized deterministically), received_at, ended_at, status (completed,
+cancelled or failed), and the request's tool_choice and json_schema when set. Tokens are whitespace-separated
+words: a prompt costs the words of ``prompt`` or of all message contents (CountTokens and usage agree);
+``params.max_tokens`` truncates the reply.
 """
 
 import asyncio
@@ -20,11 +23,12 @@ import dataclasses
 import hashlib
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import IO, Any
 
 import grpc
+from google.protobuf import json_format
 
 from nejumi_inference.backends.options import OptionsError, parse_options
 from nejumi_inference.errors import BackendError
@@ -100,6 +104,11 @@ class ScriptedBackend:
         finally:
             self._write_log(request, received_at, status)
 
+    async def count_tokens(self, request: inference_pb2.CountTokensRequest) -> inference_pb2.CountTokensResponse:
+        return inference_pb2.CountTokensResponse(
+            prompt_tokens=_prompt_words(request.prompt, request.messages), max_model_len=self._script.max_model_len
+        )
+
     def info(self) -> inference_pb2.ModelInfoResponse:
         return inference_pb2.ModelInfoResponse(
             model=self._model,
@@ -122,7 +131,7 @@ class ScriptedBackend:
                 grpc.StatusCode.UNAVAILABLE,
                 f"scripted failure: request {number} of the first {self._script.fail_first}",
             )
-        prompt = _last_user_text(request)
+        prompt = request.prompt or _last_user_text(request)
         rule = next((r for r in self._script.rules if r.match in prompt), None)
         delay = rule.delay_s if rule is not None and rule.delay_s is not None else self._script.delay_s
         if delay:
@@ -136,20 +145,28 @@ class ScriptedBackend:
     def _write_log(self, request: inference_pb2.GenerateRequest, received_at: float, status: str) -> None:
         if self._log is None:
             return
-        record = {
+        record: dict[str, Any] = {
             "request_id": request.request_id,
             "sha256": request_sha256(request),
             "received_at": received_at,
             "ended_at": time.time(),
             "status": status,
         }
+        params = request.params
+        if params.HasField("tool_choice"):
+            choice = params.tool_choice
+            record["tool_choice"] = {"mode": types_pb2.ToolChoice.Mode.Name(choice.mode), "name": choice.name}
+        if params.HasField("json_schema"):
+            record["json_schema"] = json_format.MessageToDict(params.json_schema)
         self._log.write(json.dumps(record) + "\n")
         self._log.flush()
 
 
 def request_sha256(request: inference_pb2.GenerateRequest) -> str:
-    """Hash of what determines the answer (messages, tools, params), independent of the request_id."""
-    content = inference_pb2.GenerateRequest(messages=request.messages, tools=request.tools, params=request.params)
+    """Hash of what determines the answer (messages, prompt, tools, params), independent of the request_id."""
+    content = inference_pb2.GenerateRequest(
+        messages=request.messages, prompt=request.prompt, tools=request.tools, params=request.params
+    )
     return hashlib.sha256(content.SerializeToString(deterministic=True)).hexdigest()
 
 
@@ -220,6 +237,12 @@ def _last_user_text(request: inference_pb2.GenerateRequest) -> str:
     return ""
 
 
+def _prompt_words(prompt: str, messages: Iterable[types_pb2.ChatMessage]) -> int:
+    if prompt:
+        return len(prompt.split())
+    return sum(len(m.content.split()) for m in messages)
+
+
 def _response(model: str, request: inference_pb2.GenerateRequest, reply: str, rule: Rule | None) -> types_pb2.Response:
     words = reply.split()
     finish_reason = "tool_calls" if rule is not None and rule.tool_calls else "stop"
@@ -227,7 +250,7 @@ def _response(model: str, request: inference_pb2.GenerateRequest, reply: str, ru
         words = words[: request.params.max_tokens]
         reply = " ".join(words)
         finish_reason = "length"
-    prompt_tokens = sum(len(m.content.split()) for m in request.messages)
+    prompt_tokens = _prompt_words(request.prompt, request.messages)
     response = types_pb2.Response(
         text=reply,
         reasoning_text=rule.reasoning if rule is not None else "",
