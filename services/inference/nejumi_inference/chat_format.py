@@ -4,13 +4,21 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from google.protobuf import json_format, struct_pb2
+
 from nejumi_proto.v1 import types_pb2
+
+ToolChoice = types_pb2.ToolChoice
 
 EMPTY_PARAMETERS: dict[str, Any] = {"type": "object", "properties": {}}
 
 
 def openai_messages(messages: Iterable[types_pb2.ChatMessage]) -> list[dict[str, Any]]:
-    """Messages as OpenAI's ``messages`` array (tool calls keep their arguments as JSON strings)."""
+    """Messages as OpenAI's ``messages`` array (tool calls keep their arguments as JSON strings).
+
+    An assistant turn's ``reasoning_text`` is left out: OpenAI's API rejects fields it does not know, and
+    chat templates drop earlier turns' reasoning anyway.
+    """
     converted: list[dict[str, Any]] = []
     for message in messages:
         item: dict[str, Any] = {"role": message.role, "content": message.content}
@@ -67,13 +75,30 @@ def response_from_chat_completion(completion: Mapping[str, Any]) -> types_pb2.Re
             name=function.get("name") or "",
             arguments_json=arguments if isinstance(arguments, str) else json.dumps(arguments or {}, ensure_ascii=False),
         )
+    _set_usage(response, completion)
+    return response
+
+
+def response_from_completion(completion: Mapping[str, Any]) -> types_pb2.Response:
+    """A ``text_completion`` object (as a dict) as a Response: text, usage, finish reason."""
+    choices: Sequence[Mapping[str, Any]] = completion.get("choices") or []
+    choice: Mapping[str, Any] = choices[0] if choices else {}
+    response = types_pb2.Response(
+        text=choice.get("text") or "",
+        finish_reason=choice.get("finish_reason") or "",
+        model=completion.get("model") or "",
+    )
+    _set_usage(response, completion)
+    return response
+
+
+def _set_usage(response: types_pb2.Response, completion: Mapping[str, Any]) -> None:
     usage: Mapping[str, Any] = completion.get("usage") or {}
     response.usage.prompt_tokens = int(usage.get("prompt_tokens") or 0)
     response.usage.completion_tokens = int(usage.get("completion_tokens") or 0)
     response.usage.total_tokens = int(
         usage.get("total_tokens") or response.usage.prompt_tokens + response.usage.completion_tokens
     )
-    return response
 
 
 def sampling_fields(params: types_pb2.GenerationParams) -> dict[str, Any]:
@@ -90,6 +115,47 @@ def sampling_fields(params: types_pb2.GenerationParams) -> dict[str, Any]:
     if params.stop:
         fields["stop"] = list(params.stop)
     return fields
+
+
+def response_format(params: types_pb2.GenerationParams) -> dict[str, Any] | None:
+    """``params.json_schema`` as OpenAI's ``response_format`` (None when unset)."""
+    if not params.HasField("json_schema"):
+        return None
+    schema = params.json_schema
+    return {
+        "type": "json_schema",
+        "json_schema": {
+            "name": schema.name,
+            "schema": struct_to_json(schema.schema),
+            "strict": schema.strict,
+        },
+    }
+
+
+def struct_to_json(struct: struct_pb2.Struct) -> dict[str, Any]:
+    """A Struct as a JSON object, with whole numbers as integers again: a Struct stores every number as a
+    double, and schema keywords such as ``minItems`` must be integers for strict validators."""
+    return _whole_numbers_as_int(json_format.MessageToDict(struct))
+
+
+def _whole_numbers_as_int(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {key: _whole_numbers_as_int(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_whole_numbers_as_int(item) for item in value]
+    return value
+
+
+def tool_choice(params: types_pb2.GenerationParams) -> str | dict[str, Any] | None:
+    """``params.tool_choice`` as OpenAI's ``tool_choice`` (None when unset)."""
+    if not params.HasField("tool_choice"):
+        return None
+    choice = params.tool_choice
+    if choice.mode == ToolChoice.NAMED:
+        return {"type": "function", "function": {"name": choice.name}}
+    return ToolChoice.Mode.Name(choice.mode).lower()
 
 
 def extra_fields(params: types_pb2.GenerationParams) -> dict[str, Any]:
