@@ -16,9 +16,23 @@ from _shared import require_shared_dir
 from golden_data import read_jsonl
 
 from nejumi.benchmark import ScoredRow
-from nejumi.benchmarks.jaster import ROBUSTNESS_TASKS, UNSUPPORTED, Jaster, JasterSettings, robustness_scores
+from nejumi.benchmarks.jaster import (
+    ROBUSTNESS_TASKS,
+    UNSUPPORTED,
+    Jaster,
+    JasterSettings,
+    robustness_scores,
+    score_answer,
+)
 from nejumi.compat import Compatibility
-from nejumi.rescore import read_predictions, rescore, rescore_jaster
+from nejumi.predictions import read_predictions
+from nejumi.rescore import rescore_predictions
+from nejumi_proto.v1 import transcript_pb2
+
+
+def row(sample: object, output: str, scores: object) -> ScoredRow:
+    return ScoredRow(transcript_pb2.Transcript(sample=sample, output=output), tuple(scores))
+
 
 # The three tasks of the foundation slice; the rest of jaster is checked below too.
 SLICE = ("jcommonsenseqa", "jnli", "jsquad")
@@ -37,7 +51,9 @@ def shared() -> Path:
 
 @pytest.fixture(scope="module")
 def scores(shared: Path) -> dict[str, float | None]:
-    return rescore(shared / "golden" / "jaster.predictions.jsonl", shared / "data" / "jaster", Compatibility(), print)
+    return rescore_predictions(
+        shared / "golden" / "jaster.predictions.jsonl", shared / "data" / "jaster", Compatibility(), print
+    )
 
 
 @pytest.fixture(scope="module")
@@ -85,18 +101,18 @@ def test_every_item_matches(shared: Path) -> None:
         key = (item["task"], item["shots"], item["id"])
         sample = samples[key]
         output = predictions[key]
-        scored = {s.metric: s for s in jaster.score(sample, output)}
+        scored = {s.metric: s for s in score_answer(sample, output)}
         score = scored[item["metric"]]
         got = score.value if score.HasField("value") else None
         assert same(item["value"], got), (item, got)
         if item["metric"] != "control":
-            assert json.loads(score.details_json)["output"] == item["upstream_output"], item
-            rows_by_pass[item["shots"]].append(ScoredRow(sample, output, tuple(scored.values())))
+            assert score.details["output"] == item["upstream_output"], item
+            rows_by_pass[item["shots"]].append(row(sample, output, scored.values()))
         checked += 1
     assert checked > 1000
     robust_items = sorted((i for i in items if i["task"] == "jmmlu_robust"), key=lambda i: int(i["id"]))
     variants = [
-        ScoredRow(sample, predictions[key], tuple(jaster.score(sample, predictions[key])))
+        row(sample, predictions[key], score_answer(sample, predictions[key]))
         for key, sample in samples.items()
         if sample.task in ROBUSTNESS_TASKS
     ]
@@ -105,14 +121,16 @@ def test_every_item_matches(shared: Path) -> None:
 
 
 def test_score_command_reads_the_interchange_format(shared: Path, tmp_path: Path) -> None:
-    predictions = read_predictions(shared / "golden" / "jaster.predictions.jsonl")
-    slice_only = [p for p in predictions if p.task in SLICE]
-    scores = rescore_jaster(slice_only, shared / "data" / "jaster", Compatibility(), print)
+    lines = (shared / "golden" / "jaster.predictions.jsonl").read_text(encoding="utf-8").splitlines()
+    slice_only = tmp_path / "slice.jsonl"
+    slice_only.write_text("\n".join(line for line in lines if json.loads(line)["task"] in SLICE), encoding="utf-8")
+    assert {p.task for p in read_predictions(slice_only)} == set(SLICE)
+    scores = rescore_predictions(slice_only, shared / "data" / "jaster", Compatibility(), print)
     assert scores["jaster/jnli/2shot/exact_match"] == pytest.approx(0.5)
 
 
 def test_corrected_mode_averages_every_task(shared: Path, scores: dict) -> None:
-    corrected = rescore(
+    corrected = rescore_predictions(
         shared / "golden" / "jaster.predictions.jsonl", shared / "data" / "jaster", Compatibility("corrected"), print
     )
     tasks = {k.split("/")[1] for k in scores if k.split("/")[1] not in ("_all", "jmmlu_robust", "jhumaneval")}

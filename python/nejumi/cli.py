@@ -1,7 +1,8 @@
 """The nejumi command line.
 
-    nejumi CONFIG.yaml [--run-dir DIR]              evaluate a model (the default)
-    nejumi score PREDICTIONS.jsonl --data DIR       re-score predictions, no inference
+    nejumi CONFIG.yaml [--run-dir DIR] [--force-new]  evaluate a model (the default)
+    nejumi score RUN_DIR                              re-score a run from its store, no inference
+    nejumi score PREDICTIONS.jsonl --data DIR         re-score predictions, no inference
 
 Under `bazel run`, relative paths resolve against the directory you ran from.
 """
@@ -17,11 +18,11 @@ import sys
 from pathlib import Path
 
 from nejumi import __version__
-from nejumi.benchmarks.jaster import resolve_data_dir
 from nejumi.compat import MODES, Compatibility
 from nejumi.config import ConfigError, load_config
 from nejumi.request_queue import RunAborted
 from nejumi.service_process import ServiceError
+from nejumi.store import StoreError
 
 EPILOG = """\
 examples:
@@ -29,6 +30,8 @@ examples:
       evaluate the embedded CPU model on the quick-start data (no keys, no network)
   nejumi configs/my-model.yaml --run-dir runs/my-model
       evaluate; re-running the same command resumes where it stopped
+  nejumi score runs/my-model
+      re-score a run from its store (a changed scorer re-scores; nothing is asked again)
   nejumi score runs/my-model/predictions.jsonl --data /data/jaster
       re-score predictions and print "<benchmark>/<task>/<shots>shot/<metric>": value
 
@@ -64,6 +67,11 @@ def eval_parser() -> argparse.ArgumentParser:
         help="where results and the resumable store go (default: <nejumi.runs_dir>/<config name>)",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars (for logs)")
+    parser.add_argument(
+        "--force-new",
+        action="store_true",
+        help="start afresh in the run directory: its stored answers are set aside (store.<time>.sqlite), not used",
+    )
     parser.add_argument("--version", action="version", version=f"nejumi {__version__}")
     return parser
 
@@ -71,13 +79,19 @@ def eval_parser() -> argparse.ArgumentParser:
 def score_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nejumi score",
-        description="Re-score a predictions.jsonl (benchmark, task, shots, id, output per line) without inference.",
+        description="Re-score a run directory, or a predictions.jsonl (benchmark, task, shots, id, output per line), "
+        "without inference.",
     )
-    parser.add_argument("predictions", help="predictions.jsonl written by a run, or your own")
+    parser.add_argument("source", help="a run directory, or a predictions.jsonl written by a run (or your own)")
     parser.add_argument(
-        "--data", required=True, help="dataset folder (for jaster: the one holding test/, dev/, train/)"
+        "--data", help="with a predictions.jsonl: the dataset folder (for jaster: the one holding test/, dev/, train/)"
     )
-    parser.add_argument("--compatibility", choices=MODES, default="official", help="official quirks or corrected")
+    parser.add_argument(
+        "--compatibility",
+        choices=MODES,
+        default="official",
+        help="with a predictions.jsonl: official quirks or corrected (a run directory keeps its own)",
+    )
     return parser
 
 
@@ -91,7 +105,7 @@ def run_eval(argv: list[str]) -> int:
     else:
         runs = cfg.get_str("nejumi.runs_dir", "runs") or "runs"
         run_dir = user_path(runs) / slug(cfg.name)
-    result = asyncio.run(evaluate(cfg, run_dir.resolve(), show_progress=not args.no_progress))
+    result = asyncio.run(evaluate(cfg, run_dir.resolve(), show_progress=not args.no_progress, force_new=args.force_new))
     say_stderr(
         f"done in {result.seconds:.1f} s: {result.stats.sent} requests sent, {result.stats.from_store} from the store"
     )
@@ -102,16 +116,21 @@ def run_eval(argv: list[str]) -> int:
 
 def run_score(argv: list[str]) -> int:
     args = score_parser().parse_args(argv)
-    from nejumi.rescore import rescore
-
-    data = resolve_data_dir(user_path(args.data))
-    if not data.is_dir():
-        raise ConfigError(str(data), "", "dataset folder not found")
+    from nejumi.rescore import rescore_predictions, rescore_run
 
     def warn(message: str) -> None:
         print(message, file=sys.stderr)
 
-    scores = rescore(user_path(args.predictions), data, Compatibility(args.compatibility), warn)
+    source = user_path(args.source)
+    if source.is_dir():
+        scores = rescore_run(source, warn)
+    else:
+        if not args.data:
+            raise ConfigError(str(source), "", "re-scoring a predictions file needs --data DIR (the dataset folder)")
+        data = user_path(args.data)
+        if not data.is_dir():
+            raise ConfigError(str(data), "", "dataset folder not found")
+        scores = rescore_predictions(source, data, Compatibility(args.compatibility), warn)
     print(json.dumps(scores, ensure_ascii=False, indent=2, sort_keys=True))
     return 0
 
@@ -126,6 +145,9 @@ def main(argv: list[str] | None = None) -> int:
         return run_eval(argv)
     except ConfigError as err:
         print(f"nejumi: config error: {err}", file=sys.stderr)
+        return 2
+    except StoreError as err:
+        print(f"nejumi: {err}", file=sys.stderr)
         return 2
     except (RunAborted, ServiceError) as err:
         print(f"nejumi: run stopped: {err}", file=sys.stderr)

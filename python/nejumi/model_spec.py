@@ -1,17 +1,36 @@
-"""Which model to evaluate and how to reach it, read from the merged config."""
+"""Which model to evaluate (or judge with) and how to reach it, read from the merged config."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from nejumi.config import Config
+from nejumi.request_key import ModelIdentity
 
 # api values: nejumi serves llamacpp/vllm models itself through its gRPC service;
 # "grpc" uses a service that is already running; the rest speak OpenAI's HTTP API.
 SERVED = ("llamacpp", "vllm", "vllm-docker")
 OPENAI_LIKE = ("openai", "openai-compatible", "vllm-external")
 APIS = (*SERVED, "grpc", *OPENAI_LIKE)
+
+# Serving settings that size the engine without changing any answer; everything else
+# in a served model's section is part of its identity.
+CAPACITY_KEYS = frozenset(
+    {
+        "gpu_memory_utilization",
+        "max_num_seqs",
+        "max_num_batched_tokens",
+        "n_parallel",
+        "n_threads",
+        "verbosity",
+        "lifecycle",
+        "vllm_tag",
+        "vllm_docker_image",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -28,10 +47,15 @@ class ModelSpec:
         """The inference-service backend for a served model."""
         return "vllm" if self.api in ("vllm", "vllm-docker") else self.api
 
-    @property
-    def model_id(self) -> str:
-        """Part of every request key: answers are reused only for the same model."""
-        return f"{self.backend}:{self.name}"
+    def identity(self) -> ModelIdentity:
+        """The model's identity before the service described it (see request_key.py)."""
+        serving = {k: v for k, v in sorted(self.backend_config.items()) if k not in CAPACITY_KEYS}
+        template = serving.get("chat_template")
+        if isinstance(template, str) and template and Path(template).is_file():
+            # The template's text decides the prompts; its path does not.
+            serving["chat_template"] = "sha256:" + hashlib.sha256(Path(template).read_bytes()).hexdigest()
+        endpoint = self.endpoint or self.base_url or ""
+        return ModelIdentity(api=self.backend, model=self.name, serving=serving, endpoint=endpoint)
 
     @classmethod
     def from_config(cls, cfg: Config) -> ModelSpec:
@@ -78,6 +102,46 @@ class ModelSpec:
             name=name,
             base_url=base_url,
             api_key_env=cfg.get_str("api_key_env", default_key),
-            endpoint=endpoint,
+            endpoint=endpoint if api == "grpc" else None,
             backend_config=backend_config,
+        )
+
+
+JUDGE_APIS = ("openai", "openai-compatible", "grpc")
+
+
+@dataclass(frozen=True)
+class JudgeSpec:
+    """A judge: `<benchmark>.judge` in the config (model, endpoint, concurrency, rate limit)."""
+
+    section: str
+    model: ModelSpec
+    parallel: int
+    requests_per_minute: float | None
+    params: dict[str, Any]
+
+    @classmethod
+    def from_config(cls, cfg: Config, section: str, default_model: str) -> JudgeSpec:
+        api = cfg.get_str(f"{section}.api", "openai", choices=JUDGE_APIS) or "openai"
+        name = cfg.get_str(f"{section}.model", default_model) or default_model
+        base_url = cfg.get_str(f"{section}.base_url")
+        endpoint = cfg.get_str(f"{section}.endpoint")
+        if api == "openai-compatible" and not base_url:
+            raise cfg.error(f"{section}.base_url", "is required with api: openai-compatible")
+        if api == "grpc" and not endpoint:
+            raise cfg.error(f"{section}.endpoint", "is required with api: grpc (host:port of a nejumi service)")
+        default_key = "OPENAI_API_KEY" if api == "openai" else None
+        model = ModelSpec(
+            api=api,
+            name=name,
+            base_url=base_url,
+            api_key_env=cfg.get_str(f"{section}.api_key_env", default_key),
+            endpoint=endpoint,
+        )
+        return cls(
+            section=section,
+            model=model,
+            parallel=cfg.get_int(f"{section}.parallel", 8, minimum=1) or 8,
+            requests_per_minute=cfg.get_float(f"{section}.requests_per_minute", minimum=0.0),
+            params=cfg.get_mapping(f"{section}.params"),
         )

@@ -1,109 +1,149 @@
-"""`nejumi score`: re-scores a predictions.jsonl without any inference."""
+"""`nejumi score`: re-scores without asking the model anything.
+
+From a run directory, the store holds everything: the run's config, each sample's
+transcript and every judge call; scorers whose version and transcript are unchanged
+are read back from the store's cache, the others run again. From a predictions.jsonl,
+each benchmark plans its samples from a dataset folder and the lines answer them.
+Either way, every benchmark goes through the registry.
+"""
 
 from __future__ import annotations
 
-import json
+import asyncio
 from collections import defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from nejumi.benchmark import FlatScores, ScoredRow
-from nejumi.benchmarks.jaster import ROBUSTNESS_TASKS, UPSTREAM_TASKS, Jaster, JasterSettings, unsupported_tasks
+from nejumi.benchmark import Benchmark, FlatScores, ScoredRow
+from nejumi.benchmarks import REGISTRY, BenchmarkEntry
 from nejumi.compat import Compatibility
-from nejumi.config import ConfigError
+from nejumi.config import Config, ConfigError
+from nejumi.flow import Caller, Judges
+from nejumi.predictions import Prediction, read_predictions
+from nejumi.providers.base import ProviderError
+from nejumi.request_key import ModelIdentity
+from nejumi.request_queue import RequestQueue
+from nejumi.scoring import score_batches, score_one
+from nejumi.store import Store
+from nejumi_proto.v1 import inference_pb2, transcript_pb2, types_pb2
 
-REQUIRED = ("benchmark", "task", "shots", "id", "output")
-
-
-@dataclass(frozen=True)
-class Prediction:
-    benchmark: str
-    task: str
-    shots: int
-    id: str
-    output: str
-    subset: str
-    attempt: int | None
+Say = Callable[[str], None]
 
 
-def read_predictions(path: Path) -> list[Prediction]:
-    predictions = []
-    with path.open(encoding="utf-8") as lines:
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise ConfigError(str(path), f"line {number}", f"invalid JSON: {err.msg}") from None
-            missing = [key for key in REQUIRED if key not in record]
-            if missing:
-                raise ConfigError(str(path), f"line {number}", f"missing field(s) {', '.join(missing)}")
-            if not isinstance(record["output"], str):
-                raise ConfigError(str(path), f"line {number}", "output must be a string")
-            predictions.append(
-                Prediction(
-                    benchmark=str(record["benchmark"]),
-                    task=str(record["task"]),
-                    shots=int(record["shots"]),
-                    id=str(record["id"]),
-                    output=record["output"],
-                    subset=str(record.get("subset", "test")),
-                    attempt=int(record["attempt"]) if "attempt" in record else None,
-                )
-            )
-    return predictions
+class StoredOnly:
+    """A provider for re-scoring: every answer must come from the store."""
+
+    def __init__(self, role: str) -> None:
+        self.role = role
+
+    async def generate(self, request_id: str, request: inference_pb2.GenerateRequest) -> types_pb2.Response:
+        raise ProviderError(
+            f"re-scoring sends no requests, and this {self.role} call is not in the store "
+            "(a changed prompt or a new scorer needs a run: nejumi CONFIG --run-dir DIR)",
+            transient=False,
+        )
+
+    async def count_tokens(self, request: inference_pb2.CountTokensRequest) -> inference_pb2.CountTokensResponse:
+        raise ProviderError("re-scoring counts no tokens", transient=False)
+
+    async def model_info(self) -> inference_pb2.ModelInfoResponse:
+        return inference_pb2.ModelInfoResponse()
+
+    async def close(self) -> None:
+        return None
 
 
-def rescore_jaster(
-    predictions: list[Prediction], data_dir: Path, compat: Compatibility, warn: Callable[[str], None]
-) -> FlatScores:
-    tasks = []
-    unsupported = unsupported_tasks(compat)
-    for task in dict.fromkeys(p.task for p in predictions):
-        if task in ROBUSTNESS_TASKS:
+async def score_transcripts(
+    benchmark: Benchmark, keyed: Sequence[tuple[str, transcript_pb2.Transcript]], store: Store, judges: Judges
+) -> list[ScoredRow]:
+    per_transcript = [await score_one(benchmark, key, transcript, store, judges) for key, transcript in keyed]
+    batch = await score_batches(benchmark, keyed, store)
+    return [
+        ScoredRow(transcript, tuple(scores + batch[key]))
+        for (key, transcript), scores in zip(keyed, per_transcript, strict=True)
+    ]
+
+
+def stored_judges(store: Store) -> Judges:
+    identities: dict[str, dict] = store.get_meta("identities") or {}
+    callers = {}
+    for role, identity in identities.items():
+        if role == "model":
             continue
-        if task not in UPSTREAM_TASKS:
-            warn(f"jaster: unknown task {task!r} in the predictions is ignored")
-        elif task in unsupported:
-            warn(f"jaster: {task} is not scored (needs {unsupported[task]})")
-        else:
-            tasks.append(task)
-    few_shots = max((p.shots for p in predictions), default=0)
-    settings = JasterSettings(
-        data_dir=data_dir,
-        tasks=tuple(t for t in UPSTREAM_TASKS if t in tasks),
-        num_few_shots=few_shots,
-        robustness=any(p.task in ROBUSTNESS_TASKS for p in predictions),
-        samples={"test": 10**9, "dev": 10**9},
-        override_max_tokens=None,
-        generator={},
-        compatibility=compat,
-    )
-    jaster = Jaster(settings, warn)
-    by_key: dict[tuple[str, int, str, str], list[Prediction]] = defaultdict(list)
+        provider = StoredOnly(f"judge {role}")
+        queue = RequestQueue(provider, store, 1, role=f"judge:{role}")
+        callers[role] = Caller(queue, provider, ModelIdentity(**identity))
+    return Judges(callers, {})
+
+
+def rescore_run(run_dir: Path, say: Say, registry: Mapping[str, BenchmarkEntry] = REGISTRY) -> FlatScores:
+    """Re-scores a run directory's store with the config it ran with."""
+    path = run_dir / "store.sqlite"
+    if not path.is_file():
+        raise ConfigError(str(run_dir), "", "no store.sqlite here: is this a nejumi run directory?")
+    store = Store(path)
+    try:
+        data = store.get_meta("config")
+        if not isinstance(data, dict):
+            raise ConfigError(str(path), "meta.config", "the run's config is not stored")
+        cfg = Config(data=data, model_file=run_dir / "config.yaml")
+        compat = Compatibility.from_config(cfg)
+        by_benchmark: dict[str, list[tuple[str, transcript_pb2.Transcript]]] = defaultdict(list)
+        for key, transcript in store.transcripts():
+            by_benchmark[transcript.sample.benchmark].append((key, transcript))
+        judges = stored_judges(store)
+        scores: FlatScores = {}
+        for name, keyed in by_benchmark.items():
+            entry = registry.get(name)
+            if entry is None:
+                say(f"{name}: no such benchmark in this nejumi; its {len(keyed)} transcripts are ignored")
+                continue
+            benchmark = entry.from_config(cfg, compat, say)
+            rows = asyncio.run(score_transcripts(benchmark, keyed, store, judges))
+            scores.update(benchmark.summarize(rows))
+        return scores
+    finally:
+        store.close()
+
+
+def rows_from_predictions(benchmark: Benchmark, predictions: Sequence[Prediction]) -> list[transcript_pb2.Transcript]:
+    """The transcripts the predictions give for the benchmark's plan (unanswered samples are left out)."""
+    by_sample: dict[tuple[str, int, str, str], list[Prediction]] = defaultdict(list)
     for prediction in predictions:
-        by_key[(prediction.task, prediction.shots, prediction.subset, prediction.id)].append(prediction)
-    rows = []
-    for sample in jaster.plan():
-        candidates = by_key.get((sample.task, sample.shots, sample.subset, sample.id), [])
-        matching = [p for p in candidates if p.attempt in (None, sample.attempt)]
-        if matching:
-            output = matching[0].output
-            rows.append(ScoredRow(sample, output, tuple(jaster.score(sample, output))))
-    return jaster.summarize(rows)
+        by_sample[(prediction.task, prediction.shots, prediction.subset, prediction.id)].append(prediction)
+    transcripts = []
+    for sample in benchmark.plan():
+        candidates = by_sample.get((sample.task, sample.shots, sample.subset, sample.id), [])
+        answer = next((p for p in candidates if p.answers(sample)), None)
+        if answer is not None:
+            transcripts.append(answer.transcript(sample))
+    return transcripts
 
 
-def rescore(predictions_path: Path, data_dir: Path, compat: Compatibility, warn: Callable[[str], None]) -> FlatScores:
-    predictions = read_predictions(predictions_path)
+def rescore_predictions(
+    predictions_path: Path,
+    data_dir: Path,
+    compat: Compatibility,
+    say: Say,
+    registry: Mapping[str, BenchmarkEntry] = REGISTRY,
+) -> FlatScores:
+    """Re-scores a predictions.jsonl against the datasets in `data_dir` (in memory; nothing is stored)."""
     by_benchmark: dict[str, list[Prediction]] = defaultdict(list)
-    for prediction in predictions:
+    for prediction in read_predictions(predictions_path):
         by_benchmark[prediction.benchmark].append(prediction)
     scores: FlatScores = {}
-    for benchmark, items in by_benchmark.items():
-        if benchmark == "jaster":
-            scores.update(rescore_jaster(items, data_dir, compat, warn))
-        else:
-            warn(f"{benchmark}: re-scoring is not supported yet; its {len(items)} predictions are ignored")
+    store = Store(Path(":memory:"))
+    try:
+        for name, predictions in by_benchmark.items():
+            entry = registry.get(name)
+            if entry is None:
+                say(f"{name}: no such benchmark in this nejumi; its {len(predictions)} predictions are ignored")
+                continue
+            benchmark = entry.for_predictions(data_dir, compat, predictions, say)
+            transcripts = rows_from_predictions(benchmark, predictions)
+            keyed = [(str(i), t) for i, t in enumerate(transcripts)]
+            rows = asyncio.run(score_transcripts(benchmark, keyed, store, Judges({}, {})))
+            scores.update(benchmark.summarize(rows))
+    finally:
+        store.close()
     return scores

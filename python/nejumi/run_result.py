@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from nejumi.benchmark import FlatScores, ScoredRow
@@ -17,3 +17,5 @@ class RunResult:
     rows: dict[str, list[ScoredRow]]
     stats: QueueStats
     seconds: float
+    # Each judge's queue statistics, by config section.
+    judge_stats: dict[str, QueueStats] = field(default_factory=dict)

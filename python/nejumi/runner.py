@@ -1,7 +1,9 @@
-"""Runs an evaluation: plan every benchmark, answer every sample, score, report.
+"""Runs an evaluation: plan every benchmark, run every sample's flow, score, report.
 
-The controller in HELM's sense: it owns the world (service process, provider,
-store, sinks); benchmarks stay pure. All benchmarks' requests share one queue.
+The controller in HELM's sense: it owns the world (service processes, providers,
+queues, store, sinks); benchmarks stay pure. All benchmarks' model calls share one
+queue; each judge has its own. A sample's transcript is stored as soon as its flow
+ends, and its per-transcript scorers (judges among them) start at once.
 """
 
 from __future__ import annotations
@@ -11,25 +13,29 @@ import contextlib
 import os
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tqdm import tqdm
 
 from nejumi.benchmark import Benchmark, FlatScores, ScoredRow
-from nejumi.benchmarks import build_benchmarks
-from nejumi.compat import Compatibility
+from nejumi.benchmarks import REGISTRY, BenchmarkEntry, build_benchmarks
 from nejumi.config import Config
-from nejumi.model_spec import OPENAI_LIKE, SERVED, ModelSpec
+from nejumi.flow import Caller, FlowContext, Judges
+from nejumi.model_spec import OPENAI_LIKE, SERVED, JudgeSpec, ModelSpec
 from nejumi.providers.base import Provider
 from nejumi.providers.grpc_provider import GrpcProvider
-from nejumi.request_key import request_key
-from nejumi.request_queue import FailurePolicy, RequestQueue
+from nejumi.request_key import ModelIdentity, identity_differences, sample_key
+from nejumi.request_queue import RequestQueue
 from nejumi.run_result import RunResult
+from nejumi.sandbox_client import SandboxClient
+from nejumi.scoring import score_batches, score_one
 from nejumi.service_process import inference_service
+from nejumi.settings import RunSettings
 from nejumi.sinks import write_sinks
-from nejumi.store import Store
-from nejumi_proto.v1 import types_pb2
+from nejumi.store import ResumeRefused, Store
+from nejumi_proto.v1 import transcript_pb2, types_pb2
 
 Say = Callable[[str], None]
 
@@ -38,17 +44,9 @@ def say_stderr(message: str) -> None:
     tqdm.write(message, file=sys.stderr)
 
 
-def failure_policy(cfg: Config) -> FailurePolicy:
-    return FailurePolicy(
-        mode=cfg.get_str("error_handling.request_failure.mode", "hard", choices=("hard", "soft")) or "hard",
-        max_retries=cfg.get_int("error_handling.request_failure.max_retries", 8, minimum=0) or 0,
-        max_backoff_s=cfg.get_float("error_handling.request_failure.max_backoff_s", 60.0, minimum=0.0) or 0.0,
-    )
-
-
 @contextlib.asynccontextmanager
-async def open_provider(spec: ModelSpec, run_dir: Path, say: Say) -> AsyncIterator[Provider]:
-    """Connects to the model, starting nejumi's own inference service if needed."""
+async def open_provider(spec: ModelSpec, run_dir: Path, say: Say, label: str = "model") -> AsyncIterator[Provider]:
+    """Connects to a model, starting nejumi's own inference service if needed."""
     provider: Provider
     async with contextlib.AsyncExitStack() as stack:
         if spec.api in SERVED:
@@ -63,86 +61,191 @@ async def open_provider(spec: ModelSpec, run_dir: Path, say: Say) -> AsyncIterat
                     lambda waited: say(f"  still loading the model ({waited:.0f} s)"),
                 )
             )
-            provider = GrpcProvider(target, spec.model_id)
+            provider = GrpcProvider(target)
         elif spec.api == "grpc":
-            provider = GrpcProvider(spec.endpoint or "", spec.model_id, token=os.environ.get("NEJUMI_INFERENCE_TOKEN"))
+            provider = GrpcProvider(spec.endpoint or "", token=os.environ.get("NEJUMI_INFERENCE_TOKEN"))
         elif spec.api in OPENAI_LIKE:
             from nejumi.providers.openai_provider import OpenAIProvider
 
-            provider = OpenAIProvider(spec)
+            provider = OpenAIProvider(spec.name, spec.base_url, spec.api_key_env)
         else:
-            raise ValueError(f"api {spec.api!r} has no provider")
+            raise ValueError(f"{label}: api {spec.api!r} has no provider")
         stack.push_async_callback(provider.close)
         yield provider
 
 
-async def answer_all(
-    plan: Sequence[tuple[Benchmark, types_pb2.Sample]],
-    queue: RequestQueue,
-    progress: tqdm,
-) -> list[types_pb2.Response]:
-    async def one(benchmark: Benchmark, sample: types_pb2.Sample) -> types_pb2.Response:
-        response = await benchmark.solve(sample, queue.generate)
-        progress.update(1)
-        return response
+def check_identities(store: Store, current: Mapping[str, ModelIdentity], force_new: bool) -> None:
+    """Refuses to resume with answers of a model served differently (see request_key.py)."""
+    stored: dict[str, dict] = store.get_meta("identities") or {}
+    differences = [
+        f"  {role}.{line}"
+        for role in sorted(set(stored) & set(current))
+        for line in identity_differences(stored[role], current[role].as_json())
+    ]
+    if differences and not force_new:
+        raise ResumeRefused(
+            f"{store.path.parent} holds answers of a model served differently:\n"
+            + "\n".join(differences)
+            + "\nuse a new --run-dir, or --force-new to set the stored answers aside and start again"
+        )
+    store.set_meta("identities", {**stored, **{role: identity.as_json() for role, identity in current.items()}})
 
+
+def open_store(run_dir: Path, force_new: bool, say: Say) -> Store:
+    path = run_dir / "store.sqlite"
+    if force_new and path.exists():
+        aside = run_dir / f"store.{time.strftime('%Y%m%d-%H%M%S')}.sqlite"
+        for suffix in ("", "-wal", "-shm"):
+            old = Path(str(path) + suffix)
+            if old.exists():
+                os.replace(old, Path(str(aside) + suffix))
+        say(f"--force-new: the stored answers were moved to {aside}")
+    return Store(path)
+
+
+@dataclass(frozen=True)
+class Planned:
+    benchmark: Benchmark
+    sample: types_pb2.Sample
+    key: str
+
+
+@dataclass
+class Finished:
+    """What the flows left: each sample's transcript and per-transcript scores, by sample key."""
+
+    transcripts: dict[str, transcript_pb2.Transcript] = field(default_factory=dict)
+    scores: dict[str, list[types_pb2.Score]] = field(default_factory=dict)
+
+
+async def run_flows(
+    plan: Sequence[Planned],
+    model: Caller,
+    judges: Judges,
+    sandbox: SandboxClient | None,
+    store: Store,
+    progress: tqdm,
+) -> Finished:
+    """Runs every sample's flow, stores its transcript and scores it as soon as it ends."""
+    finished = Finished()
+
+    async def one(position: int, planned: Planned) -> None:
+        ctx = FlowContext(planned.benchmark, planned.sample, model, judges, sandbox)
+        transcript = ctx.finish(await planned.benchmark.solve(ctx))
+        store.put_transcript(planned.key, position, transcript)
+        finished.transcripts[planned.key] = transcript
+        finished.scores[planned.key] = await score_one(planned.benchmark, planned.key, transcript, store, judges)
+        progress.update(1)
+
+    queues = [model.queue, *(caller.queue for caller in judges.callers.values())]
     # A TaskGroup cancels every other sample when one aborts the run (hard mode).
     try:
         async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(one(benchmark, sample)) for benchmark, sample in plan]
+            for position, planned in enumerate(plan):
+                group.create_task(one(position, planned))
     except BaseExceptionGroup as failures:
-        queue.cancel_all()
+        for queue in queues:
+            queue.cancel_all()
         raise failures.exceptions[0] from None
-    return [task.result() for task in tasks]
+    return finished
 
 
-def score_all(
-    plan: Sequence[tuple[Benchmark, types_pb2.Sample]],
-    responses: Sequence[types_pb2.Response],
-    store: Store,
-    model_id: str,
-) -> dict[str, list[ScoredRow]]:
-    rows: dict[str, list[ScoredRow]] = {}
-    stored = []
-    for (benchmark, sample), response in zip(plan, responses, strict=True):
-        scores = tuple(benchmark.score(sample, response.text))
-        rows.setdefault(benchmark.name, []).append(ScoredRow(sample, response.text, scores))
-        stored.append((request_key(model_id, sample), list(scores)))
-    store.put_scores(stored)
-    return rows
-
-
-async def evaluate(cfg: Config, run_dir: Path, say: Say = say_stderr, show_progress: bool = True) -> RunResult:
+async def evaluate(
+    cfg: Config,
+    run_dir: Path,
+    say: Say = say_stderr,
+    show_progress: bool = True,
+    force_new: bool = False,
+    registry: Mapping[str, BenchmarkEntry] = REGISTRY,
+) -> RunResult:
     started = time.monotonic()
-    compat = Compatibility.from_config(cfg)
-    spec = ModelSpec.from_config(cfg)
-    benchmarks = build_benchmarks(cfg, compat, say)
+    settings = RunSettings.from_config(cfg)
+    benchmarks = build_benchmarks(cfg, settings.compatibility, say, registry)
     if not benchmarks:
-        raise cfg.error("run", "no benchmark is enabled (set run.jaster: true)")
-    plan = [(benchmark, sample) for benchmark in benchmarks for sample in benchmark.plan()]
-    concurrency = cfg.get_int("batch_size", 32, minimum=1) or 1
-    interval = cfg.get_float("inference_interval", 0.0, minimum=0.0) or 0.0
-    policy = failure_policy(cfg)
+        raise cfg.error("run", f"no benchmark is enabled (set run.<name>: true; known: {', '.join(registry)})")
+    judge_specs = {spec.section: spec for benchmark in benchmarks for spec in benchmark.judges}
+    for benchmark in benchmarks:
+        benchmark.check()
+    plan = [Planned(benchmark, sample, sample_key(sample)) for benchmark in benchmarks for sample in benchmark.plan()]
 
-    store = Store(run_dir / "store.sqlite")
+    store = open_store(run_dir, force_new, say)
     try:
-        stored = store.count_responses()
+        identities = {
+            "model": settings.model.identity(),
+            **{s: spec.model.identity() for s, spec in judge_specs.items()},
+        }
+        check_identities(store, identities, force_new)
+        stored = store.count_calls()
         store.set_meta("config", cfg.data)
         say(f"run directory: {run_dir}" + (f" (resuming: {stored} answers stored)" if stored else ""))
-        say(f"{len(plan)} requests planned for {', '.join(b.name for b in benchmarks)}; model {spec.model_id}")
-        async with open_provider(spec, run_dir, say) as provider:
-            with tqdm(total=len(plan), desc="answering", unit="req", disable=not show_progress) as progress:
-                queue = RequestQueue(provider, store, concurrency, policy, interval)
-                responses = await answer_all(plan, queue, progress)
-        for error in queue.stats.errors:
+        say(f"{len(plan)} samples planned for {', '.join(b.name for b in benchmarks)}; model {settings.model.name}")
+        async with contextlib.AsyncExitStack() as stack:
+            model = await open_caller(
+                stack, settings.model, run_dir, say, store, settings.concurrency, settings.interval_s
+            )
+            callers = {
+                section: await open_judge(stack, spec, run_dir, say, store) for section, spec in judge_specs.items()
+            }
+            check_identities(
+                store,
+                {"model": model.identity, **{s: c.identity for s, c in callers.items()}},
+                force_new,
+            )
+            policies = {section: benchmark.policy for benchmark in benchmarks for section in judge_sections(benchmark)}
+            judges = Judges(callers, policies)
+            sandbox = None
+            if settings.sandbox:
+                sandbox = SandboxClient(settings.sandbox)
+                stack.push_async_callback(sandbox.close)
+            with tqdm(total=len(plan), desc="samples", unit="sample", disable=not show_progress) as progress:
+                finished = await run_flows(plan, model, judges, sandbox, store, progress)
+            rows = {benchmark.name: await scored_rows(benchmark, plan, finished, store) for benchmark in benchmarks}
+        for error in model.queue.stats.errors:
             say(f"soft failure: {error}")
-        rows = score_all(plan, responses, store, spec.model_id)
-        scores: FlatScores = {}
+        flat: FlatScores = {}
         for benchmark in benchmarks:
-            scores.update(benchmark.summarize(rows.get(benchmark.name, [])))
-        result = RunResult(run_dir, scores, rows, queue.stats, time.monotonic() - started)
-        tables = [t for b in benchmarks for t in b.tables(rows.get(b.name, []), spec.name)]
-        write_sinks(cfg, spec, result, tables, say)
+            flat.update(benchmark.summarize(rows.get(benchmark.name, [])))
+        judge_stats = {section: caller.queue.stats for section, caller in callers.items()}
+        result = RunResult(run_dir, flat, rows, model.queue.stats, time.monotonic() - started, judge_stats)
+        tables = [t for b in benchmarks for t in b.tables(rows.get(b.name, []), settings.model.name)]
+        write_sinks(settings, cfg, result, tables, say)
         return result
     finally:
         store.close()
+
+
+def judge_sections(benchmark: Benchmark) -> list[str]:
+    return [spec.section for spec in benchmark.judges]
+
+
+async def open_caller(
+    stack: contextlib.AsyncExitStack,
+    spec: ModelSpec,
+    run_dir: Path,
+    say: Say,
+    store: Store,
+    concurrency: int,
+    interval_s: float,
+    role: str = "model",
+) -> Caller:
+    provider = await stack.enter_async_context(open_provider(spec, run_dir, say, role))
+    identity = spec.identity().with_info(await provider.model_info())
+    return Caller(RequestQueue(provider, store, concurrency, role=role, interval_s=interval_s), provider, identity)
+
+
+async def open_judge(
+    stack: contextlib.AsyncExitStack, spec: JudgeSpec, run_dir: Path, say: Say, store: Store
+) -> Caller:
+    interval = 60.0 / spec.requests_per_minute if spec.requests_per_minute else 0.0
+    return await open_caller(
+        stack, spec.model, run_dir, say, store, spec.parallel, interval, role=f"judge:{spec.section}"
+    )
+
+
+async def scored_rows(
+    benchmark: Benchmark, plan: Sequence[Planned], finished: Finished, store: Store
+) -> list[ScoredRow]:
+    """The benchmark's scored rows in plan order, its batch scorers run over all its transcripts."""
+    keyed = [(p.key, finished.transcripts[p.key]) for p in plan if p.benchmark is benchmark]
+    batch = await score_batches(benchmark, keyed, store)
+    return [ScoredRow(transcript, tuple(finished.scores[key] + batch[key])) for key, transcript in keyed]

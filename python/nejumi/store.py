@@ -1,43 +1,70 @@
 """The run store: one SQLite file in the run directory, the record of truth.
 
-Every response is committed the moment it arrives (WAL journal), so a `kill -9`
-loses only the requests in flight; re-running with the same run directory resumes
-from what is stored. Scores are stored too, keyed like the responses, and are
-recomputed on every run (scoring is cheap and deterministic).
+It holds every model and judge call (request and answer), one transcript per sample
+and the scores each scorer gave it. Every answer is committed the moment it arrives
+(WAL journal), so a `kill -9` loses only the requests in flight; re-running with
+the same run directory resumes from what is stored. Scores are cached under the
+scorer's name, its version and a digest of the transcript: a changed scorer or a
+changed transcript re-scores, an unchanged one is read back.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-from nejumi_proto.v1 import types_pb2
+from nejumi_proto.v1 import inference_pb2, transcript_pb2, types_pb2
+
+SCHEMA_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS responses (
+CREATE TABLE IF NOT EXISTS calls (
     key TEXT PRIMARY KEY,
-    sample BLOB NOT NULL,
+    -- "model" or "judge:<config section>": whose queue sent it.
+    role TEXT NOT NULL,
+    request BLOB NOT NULL,
     response BLOB NOT NULL,
     -- 1 when the request failed for good and was answered with empty text (soft
-    -- failure mode); such rows are retried by the next run.
+    -- failure policy); such calls are sent again by the next run.
     failed INTEGER NOT NULL DEFAULT 0,
     created_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS transcripts (
+    sample_key TEXT PRIMARY KEY,
+    benchmark TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    transcript BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS scores (
-    key TEXT NOT NULL,
-    metric TEXT NOT NULL,
-    value REAL,
-    details TEXT NOT NULL DEFAULT '{}',
-    PRIMARY KEY (key, metric)
+    sample_key TEXT NOT NULL,
+    scorer TEXT NOT NULL,
+    version TEXT NOT NULL,
+    transcript_digest TEXT NOT NULL,
+    scores BLOB NOT NULL,
+    PRIMARY KEY (sample_key, scorer)
 );
 """
+
+
+class StoreError(RuntimeError):
+    """The store file cannot be used as it is; the message says what to do."""
+
+
+class ResumeRefused(StoreError):
+    """The run directory holds answers of a differently served model."""
+
+
+def transcript_digest(transcript: transcript_pb2.Transcript) -> str:
+    return hashlib.sha256(transcript.SerializeToString(deterministic=True)).hexdigest()
 
 
 class Store:
@@ -49,7 +76,18 @@ class Store:
         # NORMAL is durable against a crashed process (the WAL is written before
         # commit returns); only an OS crash could drop the last transactions.
         self._db.execute("PRAGMA synchronous=NORMAL")
+        self._check_schema()
         self._db.executescript(SCHEMA)
+        self.set_meta("schema", SCHEMA_VERSION)
+
+    def _check_schema(self) -> None:
+        tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if "responses" in tables and "calls" not in tables:
+            self._db.close()
+            raise StoreError(
+                f"{self.path} was written by an earlier nejumi (store schema 1); "
+                "use a new run directory, or --force-new to set it aside and start again"
+            )
 
     def close(self) -> None:
         self._db.close()
@@ -57,69 +95,63 @@ class Store:
     def set_meta(self, key: str, value: object) -> None:
         self._db.execute(
             "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            (key, json.dumps(value, ensure_ascii=False)),
+            (key, json.dumps(value, ensure_ascii=False, sort_keys=True)),
         )
 
+    def get_meta(self, key: str) -> Any:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return json.loads(row[0]) if row else None
+
     def completed_response(self, key: str) -> types_pb2.Response | None:
-        """The stored answer of a request that succeeded, if any."""
-        row = self._db.execute("SELECT response FROM responses WHERE key = ? AND failed = 0", (key,)).fetchone()
+        """The stored answer of a call that succeeded, if any."""
+        row = self._db.execute("SELECT response FROM calls WHERE key = ? AND failed = 0", (key,)).fetchone()
         return types_pb2.Response.FromString(row[0]) if row else None
 
-    def put_response(
+    def put_call(
         self,
         key: str,
-        sample: types_pb2.Sample,
+        role: str,
+        request: inference_pb2.GenerateRequest,
         response: types_pb2.Response,
         failed: bool,
     ) -> None:
         self._db.execute(
-            "INSERT INTO responses (key, sample, response, failed, created_at) VALUES (?, ?, ?, ?, ?) "
-            "ON CONFLICT(key) DO UPDATE SET sample = excluded.sample, response = excluded.response, "
+            "INSERT INTO calls (key, role, request, response, failed, created_at) VALUES (?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET request = excluded.request, response = excluded.response, "
             "failed = excluded.failed, created_at = excluded.created_at",
-            (
-                key,
-                sample.SerializeToString(),
-                response.SerializeToString(),
-                int(failed),
-                time.time(),
-            ),
+            (key, role, request.SerializeToString(), response.SerializeToString(), int(failed), time.time()),
         )
 
-    def put_scores(self, scored: Iterable[tuple[str, list[types_pb2.Score]]]) -> None:
-        """Replaces the scores of the given requests, in one transaction."""
-        self._db.execute("BEGIN")
-        try:
-            for key, scores in scored:
-                self._db.execute("DELETE FROM scores WHERE key = ?", (key,))
-                self._db.executemany(
-                    "INSERT INTO scores (key, metric, value, details) VALUES (?, ?, ?, ?)",
-                    [
-                        (
-                            key,
-                            s.metric,
-                            s.value if s.HasField("value") else None,
-                            s.details_json or "{}",
-                        )
-                        for s in scores
-                    ],
-                )
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
+    def count_calls(self, role_prefix: str = "") -> int:
+        row = self._db.execute(
+            "SELECT COUNT(*) FROM calls WHERE failed = 0 AND role LIKE ?", (role_prefix + "%",)
+        ).fetchone()
+        return int(row[0])
 
-    def responses(
-        self,
-    ) -> Iterator[tuple[str, types_pb2.Sample, types_pb2.Response, bool]]:
-        for key, sample, response, failed in self._db.execute(
-            "SELECT key, sample, response, failed FROM responses ORDER BY created_at"
-        ):
-            yield (
-                key,
-                types_pb2.Sample.FromString(sample),
-                types_pb2.Response.FromString(response),
-                bool(failed),
-            )
+    def put_transcript(self, key: str, position: int, transcript: transcript_pb2.Transcript) -> None:
+        self._db.execute(
+            "INSERT INTO transcripts (sample_key, benchmark, position, transcript) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(sample_key) DO UPDATE SET benchmark = excluded.benchmark, position = excluded.position, "
+            "transcript = excluded.transcript",
+            (key, transcript.sample.benchmark, position, transcript.SerializeToString()),
+        )
 
-    def count_responses(self) -> int:
-        return int(self._db.execute("SELECT COUNT(*) FROM responses WHERE failed = 0").fetchone()[0])
+    def transcripts(self) -> Iterator[tuple[str, transcript_pb2.Transcript]]:
+        """Every stored transcript in plan order."""
+        for key, blob in self._db.execute("SELECT sample_key, transcript FROM transcripts ORDER BY position"):
+            yield key, transcript_pb2.Transcript.FromString(blob)
+
+    def cached_scores(self, key: str, scorer: str, version: str, digest: str) -> list[types_pb2.Score] | None:
+        row = self._db.execute(
+            "SELECT scores FROM scores WHERE sample_key = ? AND scorer = ? AND version = ? AND transcript_digest = ?",
+            (key, scorer, version, digest),
+        ).fetchone()
+        return list(transcript_pb2.ScoreSet.FromString(row[0]).scores) if row else None
+
+    def put_scores(self, key: str, scorer: str, version: str, digest: str, scores: list[types_pb2.Score]) -> None:
+        self._db.execute(
+            "INSERT INTO scores (sample_key, scorer, version, transcript_digest, scores) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT(sample_key, scorer) DO UPDATE SET version = excluded.version, "
+            "transcript_digest = excluded.transcript_digest, scores = excluded.scores",
+            (key, scorer, version, digest, transcript_pb2.ScoreSet(scores=scores).SerializeToString()),
+        )

@@ -1,18 +1,37 @@
-"""The benchmark registry: which modules exist and how the config enables them."""
+"""The benchmark registry: which modules exist, how the config enables them, how to re-score them."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
 from nejumi.benchmark import Benchmark
-from nejumi.benchmarks.jaster import Jaster, JasterSettings
+from nejumi.benchmarks import jaster
 from nejumi.compat import Compatibility
 from nejumi.config import Config
+from nejumi.predictions import Prediction
+
+Say = Callable[[str], None]
 
 
-def build_benchmarks(cfg: Config, compat: Compatibility, warn: Callable[[str], None]) -> list[Benchmark]:
-    """The enabled benchmarks, in upstream's run order, validated against the config."""
-    benchmarks: list[Benchmark] = []
-    if cfg.get_bool("run.jaster"):
-        benchmarks.append(Jaster(JasterSettings.from_config(cfg, compat), warn))
-    return benchmarks
+@dataclass(frozen=True)
+class BenchmarkEntry:
+    name: str
+    # Parses and validates `<name>` and the keys it shares (run.<name>, generator, ...).
+    from_config: Callable[[Config, Compatibility, Say], Benchmark]
+    # A benchmark that plans what `predictions` answered, from a dataset folder alone.
+    for_predictions: Callable[[Path, Compatibility, Sequence[Prediction], Say], Benchmark]
+
+
+# Upstream's run order (scripts/run_eval.py); only the implemented benchmarks are listed.
+REGISTRY: Mapping[str, BenchmarkEntry] = {
+    jaster.NAME: BenchmarkEntry(jaster.NAME, jaster.Jaster.from_config, jaster.Jaster.for_predictions),
+}
+
+
+def build_benchmarks(
+    cfg: Config, compat: Compatibility, say: Say, registry: Mapping[str, BenchmarkEntry] = REGISTRY
+) -> list[Benchmark]:
+    """The enabled benchmarks (`run.<name>: true`), in registry order, validated against the config."""
+    return [entry.from_config(cfg, compat, say) for name, entry in registry.items() if cfg.get_bool(f"run.{name}")]

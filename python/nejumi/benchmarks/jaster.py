@@ -1,8 +1,9 @@
 """jaster: the llm-jp-eval task suite as Nejumi Leaderboard 4 runs it.
 
 Prompts, sample selection, max tokens, answer normalisation and metrics follow
-upstream `scripts/evaluator/jaster.py` (spec: docs/upstream/jaster.md). Scoring
-itself runs in Rust (`nejumi_scorers`), bit-identical to the official Python.
+upstream `scripts/evaluator/jaster.py` (docs/compatibility.md lists its quirks that
+nejumi keeps). Scoring itself runs in Rust (`nejumi_scorers`), bit-identical to the
+official Python.
 """
 
 from __future__ import annotations
@@ -11,18 +12,23 @@ import json
 import math
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from google.protobuf import struct_pb2
+
 import nejumi_scorers
-from nejumi.benchmark import FlatScores, Generate, ScoredRow, score_key
+from nejumi.benchmark import Context, FlatScores, Judge, ScoredRow, score_key
 from nejumi.benchmarks.jhumaneval_code import extract_code
 from nejumi.compat import Compatibility
 from nejumi.config import Config, ConfigError
 from nejumi.generation import generation_params
+from nejumi.predictions import Prediction
+from nejumi.request_queue import FailurePolicy
+from nejumi.settings import benchmark_policy
 from nejumi.tables import Table
-from nejumi_proto.v1 import types_pb2
+from nejumi_proto.v1 import transcript_pb2, types_pb2
 
 NAME = "jaster"
 
@@ -157,6 +163,7 @@ class JasterSettings:
     override_max_tokens: int | None
     generator: dict[str, Any]
     compatibility: Compatibility
+    policy: FailurePolicy = field(default_factory=FailurePolicy)
 
     @classmethod
     def from_config(cls, cfg: Config, compatibility: Compatibility) -> JasterSettings:
@@ -167,8 +174,6 @@ class JasterSettings:
                 "is not set: point it at the folder holding the jaster test/, dev/ and train/ folders",
             )
         data_dir = resolve_data_dir(data_dir)
-        if not (data_dir / "test").is_dir():
-            raise cfg.error("jaster.data_dir", f"{data_dir} has no test/ folder")
         unsupported_here = unsupported_tasks(compatibility)
         tasks = cfg.get("jaster.tasks")
         if tasks is None:
@@ -198,15 +203,86 @@ class JasterSettings:
             override_max_tokens=cfg.get_int("jaster.override_max_tokens", minimum=1),
             generator=cfg.get_mapping("generator"),
             compatibility=compatibility,
+            policy=benchmark_policy(cfg, NAME),
         )
+
+    @classmethod
+    def for_predictions(
+        cls,
+        data_dir: Path,
+        compatibility: Compatibility,
+        predictions: Sequence[Prediction],
+        warn: Callable[[str], None],
+    ) -> JasterSettings:
+        """Settings that plan every task and pass the predictions answer, over the whole dataset."""
+        tasks = []
+        unsupported = unsupported_tasks(compatibility)
+        for task in dict.fromkeys(p.task for p in predictions):
+            if task in ROBUSTNESS_TASKS:
+                continue
+            if task not in UPSTREAM_TASKS:
+                warn(f"jaster: unknown task {task!r} in the predictions is ignored")
+            elif task in unsupported:
+                warn(f"jaster: {task} is not scored (needs {unsupported[task]})")
+            else:
+                tasks.append(task)
+        return cls(
+            data_dir=resolve_data_dir(data_dir),
+            tasks=tuple(t for t in UPSTREAM_TASKS if t in tasks),
+            num_few_shots=max((p.shots for p in predictions), default=0),
+            robustness=any(p.task in ROBUSTNESS_TASKS for p in predictions),
+            samples={"test": 10**9, "dev": 10**9},
+            override_max_tokens=None,
+            generator={},
+            compatibility=compatibility,
+        )
+
+
+@dataclass(frozen=True)
+class JasterScorer:
+    """The official per-row metric and the control check of one answer."""
+
+    name = "jaster"
+    # Bump when a change to the scoring code changes any score: stored scores are re-computed.
+    version = "1"
+
+    async def score(self, transcript: transcript_pb2.Transcript, judge: Judge) -> list[types_pb2.Score]:
+        return score_answer(transcript.sample, transcript.output)
 
 
 class Jaster:
     name = NAME
+    judges = ()
+    scorers = (JasterScorer(),)
 
     def __init__(self, settings: JasterSettings, warn: Callable[[str], None] = lambda _: None) -> None:
         self.settings = settings
+        self.generation = generation_params(settings.generator)
+        self.policy = settings.policy
         self._warn = warn
+
+    @classmethod
+    def from_config(cls, cfg: Config, compatibility: Compatibility, warn: Callable[[str], None]) -> Jaster:
+        return cls(JasterSettings.from_config(cfg, compatibility), warn)
+
+    @classmethod
+    def for_predictions(
+        cls,
+        data_dir: Path,
+        compatibility: Compatibility,
+        predictions: Sequence[Prediction],
+        warn: Callable[[str], None],
+    ) -> Jaster:
+        return cls(JasterSettings.for_predictions(data_dir, compatibility, predictions, warn), warn)
+
+    def check(self) -> None:
+        """The dataset folder; `plan` then reads and checks every task file before any request."""
+        if not (self.settings.data_dir / "test").is_dir():
+            raise ConfigError(
+                str(self.settings.data_dir),
+                "jaster.data_dir",
+                "has no test/ folder (point it at the folder holding the jaster test/, dev/ and train/ folders)",
+            )
 
     def passes(self) -> list[tuple[int, list[str]]]:
         """(shots, tasks) of the 0-shot pass and, if enabled, the few-shot pass."""
@@ -227,10 +303,12 @@ class Jaster:
         samples: list[types_pb2.Sample] = []
         for shots, tasks in self.passes():
             for task in tasks:
+                # Upstream's metric loop skips JHumanEval rows, test and dev alike: they
+                # all get the metric of the last row planned before JHumanEval.
+                stale = samples[-1].metadata["metric"] if samples else None
                 for subset in ("test", "dev"):
                     planned = self._plan_task(task, subset, shots)
                     if task == "jhumaneval":
-                        stale = samples[-1].metadata["metric"] if samples else None
                         for sample in planned:
                             mark_stale_metric(sample, stale)
                     samples += planned
@@ -273,26 +351,10 @@ class Jaster:
                 )
         return planned
 
-    async def solve(self, sample: types_pb2.Sample, generate: Generate) -> types_pb2.Response:
-        return await generate(sample)
-
-    def score(self, sample: types_pb2.Sample, output: str) -> list[types_pb2.Score]:
-        if sample.task == "jhumaneval":
-            return score_jhumaneval(sample, output)
-        metric = sample.metadata["metric"]
-        prediction = nejumi_scorers.normalize_prediction(output, sample.task)
-        expected = nejumi_scorers.normalize_reference(sample.references[0])
-        scorer = METRICS.get(metric)
-        if scorer is None:
-            raise ValueError(f"jaster: metric {metric!r} of task {sample.task} is not supported")
-        details = json.dumps({"output": prediction, "expected_output": expected}, ensure_ascii=False)
-        control = nejumi_scorers.control_check(sample.task, prediction)
-        return [
-            types_pb2.Score(metric=metric, value=scorer(prediction, expected), details_json=details),
-            types_pb2.Score(metric="control", value=control)
-            if control is not None
-            else types_pb2.Score(metric="control"),
-        ]
+    async def solve(self, ctx: Context) -> str:
+        # One request per metric row, each with its task's max_tokens (upstream's loop).
+        response = await ctx.generate(ctx.sample.messages, params=ctx.sample.generation)
+        return response.text
 
     def summarize(self, rows: Sequence[ScoredRow]) -> FlatScores:
         test = [row for row in rows if row.sample.subset == "test"]
@@ -381,6 +443,33 @@ class Jaster:
         return tables
 
 
+def details(**values: str) -> struct_pb2.Struct:
+    struct = struct_pb2.Struct()
+    struct.update(values)
+    return struct
+
+
+def score_answer(sample: types_pb2.Sample, output: str) -> list[types_pb2.Score]:
+    """The row's metric and its control check."""
+    if sample.task == "jhumaneval":
+        return score_jhumaneval(sample, output)
+    metric = sample.metadata["metric"]
+    prediction = nejumi_scorers.normalize_prediction(output, sample.task)
+    expected = nejumi_scorers.normalize_reference(sample.references[0])
+    scorer = METRICS.get(metric)
+    if scorer is None:
+        raise ValueError(f"jaster: metric {metric!r} of task {sample.task} is not supported")
+    control = nejumi_scorers.control_check(sample.task, prediction)
+    return [
+        types_pb2.Score(
+            metric=metric,
+            value=scorer(prediction, expected),
+            details=details(output=prediction, expected_output=expected),
+        ),
+        types_pb2.Score(metric="control", value=control) if control is not None else types_pb2.Score(metric="control"),
+    ]
+
+
 OUTPUT_COLUMNS = [
     "model_name",
     "task",
@@ -430,7 +519,7 @@ def output_table(name: str, rows: Sequence[ScoredRow], model_name: str) -> Table
     for row in rows:
         sample = row.sample
         metric = sample.metadata["metric"]
-        details = json.loads(row.scores[0].details_json)
+        scored = row.scores[0].details
         control = row.value("control")
         messages = [{"role": m.role, "content": m.content} for m in sample.messages]
         data.append(
@@ -440,8 +529,8 @@ def output_table(name: str, rows: Sequence[ScoredRow], model_name: str) -> Table
                 int(sample.id),
                 sample.metadata.get("input", ""),
                 row.output,
-                details["output"],
-                details["expected_output"],
+                scored["output"],
+                scored["expected_output"],
                 json.dumps(messages, ensure_ascii=False, indent=2),
                 row.value(metric),
                 control,
@@ -464,7 +553,8 @@ def leaderboard_table(name: str, flat: FlatScores, shots: int, model_name: str, 
     for key, value in flat.items():
         task, rest = key[len(prefix) :].split("/", 1)
         metric = rest.split("/", 1)[1]
-        if task in ("_all", "jmmlu_robust") or not rest.startswith(suffix[1:]):
+        # JHumanEval has a table of its own; the official jaster tables have no column for it.
+        if task in ("_all", "jmmlu_robust", "jhumaneval") or not rest.startswith(suffix[1:]):
             continue
         if (kind == "control") == (metric == "control"):
             per_task[task] = value
@@ -510,8 +600,7 @@ def robustness_scores(rows: Sequence[ScoredRow]) -> list[float]:
     outputs: dict[str, list[str]] = defaultdict(list)
     for row in sorted(rows, key=lambda r: int(r.sample.id)):
         if row.sample.task in ("jmmlu", *ROBUSTNESS_TASKS) and row.sample.attempt == 0:
-            details = json.loads(row.scores[0].details_json)
-            outputs[row.sample.task].append(details["output"])
+            outputs[row.sample.task].append(row.scores[0].details["output"])
     normal, symbol, incorrect = (outputs[t] for t in ("jmmlu", "jmmlu_SymbolChoice", "jmmlu_IncorrectChoice"))
     if not (len(normal) == len(symbol) == len(incorrect)):
         raise ValueError(
@@ -545,13 +634,11 @@ def score_jhumaneval(sample: types_pb2.Sample, output: str) -> list[types_pb2.Sc
     code = extract_code(output)
     expected = nejumi_scorers.normalize_reference(sample.references[0])
     scorer = METRICS[sample.metadata["scored_with"]]
-    details = json.dumps(
-        {"output": code, "expected_output": expected, "scored_with": sample.metadata["scored_with"]},
-        ensure_ascii=False,
-    )
     return [
         types_pb2.Score(
-            metric=sample.metadata["metric"], value=scorer(str([code]), str([expected])), details_json=details
+            metric=sample.metadata["metric"],
+            value=scorer(str([code]), str([expected])),
+            details=details(output=code, expected_output=expected, scored_with=sample.metadata["scored_with"]),
         ),
         types_pb2.Score(metric="control"),
     ]

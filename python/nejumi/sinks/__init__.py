@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from nejumi.config import Config
-from nejumi.model_spec import ModelSpec
 from nejumi.run_result import RunResult
+from nejumi.settings import RunSettings
 from nejumi.sinks.report_html import write_report
 from nejumi.sinks.run_files import write_predictions, write_results
 from nejumi.sinks.wandb_sink import log_to_wandb
@@ -14,9 +14,9 @@ from nejumi.tables import Table
 
 
 def write_sinks(
-    cfg: Config, spec: ModelSpec, result: RunResult, tables: list[Table], say: Callable[[str], None]
+    settings: RunSettings, cfg: Config, result: RunResult, tables: list[Table], say: Callable[[str], None]
 ) -> None:
-    write_results(result, spec, cfg)
+    write_results(result, settings)
     write_predictions(result)
-    write_report(result, spec, tables)
-    log_to_wandb(cfg, spec, result, tables, say)
+    write_report(result, settings.model, tables)
+    log_to_wandb(settings, cfg, result, tables, say)

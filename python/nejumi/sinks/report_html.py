@@ -50,6 +50,11 @@ def write_report(result: RunResult, spec: ModelSpec, tables: list[Table]) -> Pat
         f"{stats.sent} requests sent, {stats.from_store} answered from the store, "
         f"{stats.retried} retried, {stats.failed} failed; {result.seconds:.1f} s"
     )
+    for section, judged in sorted(result.judge_stats.items()):
+        summary += (
+            f"; judge {section}: {judged.sent} calls sent, {judged.from_store} from the store, "
+            f"{judged.failed} failed, {judged.prompt_tokens + judged.completion_tokens} tokens"
+        )
     sections = [f"<h2>Scores</h2>{render_table(scores, limit=len(scores.rows))}"]
     for table in tables:
         is_output = "output_table" in table.name

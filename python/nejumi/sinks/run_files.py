@@ -7,9 +7,9 @@ import os
 from dataclasses import asdict
 from pathlib import Path
 
-from nejumi.config import Config
-from nejumi.model_spec import ModelSpec
+from nejumi.predictions import prediction_record
 from nejumi.run_result import RunResult
+from nejumi.settings import RunSettings
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -19,14 +19,15 @@ def write_atomic(path: Path, text: str) -> None:
     os.replace(partial, path)
 
 
-def write_results(result: RunResult, spec: ModelSpec, cfg: Config) -> Path:
+def write_results(result: RunResult, settings: RunSettings) -> Path:
     path = result.run_dir / "results.json"
     document = {
-        "model": spec.name,
-        "api": spec.api,
-        "compatibility": cfg.get("nejumi.compatibility", "official"),
+        "model": settings.model.name,
+        "api": settings.model.api,
+        "compatibility": settings.compatibility.mode,
         "scores": result.scores,
         "requests": asdict(result.stats),
+        "judges": {section: asdict(stats) for section, stats in result.judge_stats.items()},
         "seconds": round(result.seconds, 3),
     }
     write_atomic(path, json.dumps(document, ensure_ascii=False, indent=2) + "\n")
@@ -34,23 +35,12 @@ def write_results(result: RunResult, spec: ModelSpec, cfg: Config) -> Path:
 
 
 def write_predictions(result: RunResult) -> Path:
-    """One line per answered sample: the interchange format `nejumi score` reads."""
-    lines = []
-    for rows in result.rows.values():
-        for row in rows:
-            sample = row.sample
-            record = {
-                "benchmark": sample.benchmark,
-                "task": sample.task,
-                "shots": sample.shots,
-                "id": sample.id,
-                "output": row.output,
-                "subset": sample.subset,
-                "attempt": sample.attempt,
-            }
-            if "metric" in sample.metadata:
-                record["metric"] = sample.metadata["metric"]
-            lines.append(json.dumps(record, ensure_ascii=False))
+    """One line per sample: the interchange format `nejumi score` reads (predictions.py)."""
+    lines = [
+        json.dumps(prediction_record(row.transcript), ensure_ascii=False)
+        for rows in result.rows.values()
+        for row in rows
+    ]
     path = result.run_dir / "predictions.jsonl"
     write_atomic(path, "\n".join(lines) + ("\n" if lines else ""))
     return path

@@ -11,38 +11,27 @@ import os
 from collections.abc import Callable
 
 from nejumi.config import Config
-from nejumi.model_spec import ModelSpec
 from nejumi.run_result import RunResult
+from nejumi.settings import RunSettings
 from nejumi.tables import Table
 
 
-def wandb_mode(cfg: Config) -> str | None:
-    """ "online", "offline", or None when W&B is switched off."""
-    setting = cfg.get_str("nejumi.wandb", "auto", choices=("auto", "online", "offline", "off"))
-    if setting == "off":
-        return None
-    if setting == "auto":
-        return "online" if os.environ.get("WANDB_API_KEY") else "offline"
-    return setting
-
-
 def log_to_wandb(
-    cfg: Config, spec: ModelSpec, result: RunResult, tables: list[Table], say: Callable[[str], None]
+    settings: RunSettings, cfg: Config, result: RunResult, tables: list[Table], say: Callable[[str], None]
 ) -> None:
-    mode = wandb_mode(cfg)
+    mode = settings.wandb.mode
     if mode is None:
         return
     import wandb
 
-    settings = wandb.Settings(silent=True, console="off", x_disable_stats=True)
     run = wandb.init(
-        project=cfg.get_str("wandb.project") or "nejumi",
-        entity=cfg.get_str("wandb.entity"),
-        name=cfg.get_str("wandb.run_name") or spec.name,
+        project=settings.wandb.project,
+        entity=settings.wandb.entity,
+        name=settings.wandb.run_name or settings.model.name,
         config=cfg.data,
         dir=str(result.run_dir),
         mode=mode,
-        settings=settings,
+        settings=wandb.Settings(silent=True, console="off", x_disable_stats=True),
     )
     try:
         run.log({table.name: wandb.Table(columns=table.columns, data=table.rows) for table in tables})
