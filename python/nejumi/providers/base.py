@@ -19,7 +19,9 @@ class ProviderError(Exception):
     `retry_after_s` carries the server's own wait (HTTP Retry-After) when it gave one.
     """
 
-    def __init__(self, message: str, transient: bool, code: str = "UNKNOWN", retry_after_s: float | None = None) -> None:
+    def __init__(
+        self, message: str, transient: bool, code: str = "UNKNOWN", retry_after_s: float | None = None
+    ) -> None:
         super().__init__(message)
         self.transient = transient
         self.code = code
