@@ -139,6 +139,9 @@ def rescore_predictions(
             if entry is None:
                 say(f"{name}: no such benchmark in this nejumi; its {len(predictions)} predictions are ignored")
                 continue
+            if entry.for_predictions is None:
+                say(f"{name}: re-scores from a run directory only (nejumi score RUN_DIR); its predictions are ignored")
+                continue
             benchmark = entry.for_predictions(data_dir, compat, predictions, say)
             transcripts = rows_from_predictions(benchmark, predictions)
             keyed = [(str(i), t) for i, t in enumerate(transcripts)]

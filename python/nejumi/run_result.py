@@ -7,6 +7,7 @@ from pathlib import Path
 
 from nejumi.benchmark import FlatScores, ScoredRow
 from nejumi.request_queue import QueueStats
+from nejumi.tables import Table
 
 
 @dataclass(frozen=True)
@@ -17,5 +18,7 @@ class RunResult:
     rows: dict[str, list[ScoredRow]]
     stats: QueueStats
     seconds: float
+    # Every benchmark's official tables (W&B names and columns).
+    tables: list[Table] = field(default_factory=list)
     # Each judge's queue statistics, by config section.
     judge_stats: dict[str, QueueStats] = field(default_factory=dict)

@@ -205,10 +205,10 @@ async def evaluate(
         flat: FlatScores = {}
         for benchmark in benchmarks:
             flat.update(benchmark.summarize(rows.get(benchmark.name, [])))
-        judge_stats = {section: caller.queue.stats for section, caller in callers.items()}
-        result = RunResult(run_dir, flat, rows, model.queue.stats, time.monotonic() - started, judge_stats)
         tables = [t for b in benchmarks for t in b.tables(rows.get(b.name, []), settings.model.name)]
-        write_sinks(settings, cfg, result, tables, say)
+        judge_stats = {section: caller.queue.stats for section, caller in callers.items()}
+        result = RunResult(run_dir, flat, rows, model.queue.stats, time.monotonic() - started, tables, judge_stats)
+        write_sinks(settings, cfg, result, say)
         return result
     finally:
         store.close()

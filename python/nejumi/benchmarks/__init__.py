@@ -20,8 +20,9 @@ class BenchmarkEntry:
     name: str
     # Parses and validates `<name>` and the keys it shares (run.<name>, generator, ...).
     from_config: Callable[[Config, Compatibility, Say], Benchmark]
-    # A benchmark that plans what `predictions` answered, from a dataset folder alone.
-    for_predictions: Callable[[Path, Compatibility, Sequence[Prediction], Say], Benchmark]
+    # A benchmark that plans what `predictions` answered, from a dataset folder alone;
+    # None when the benchmark re-scores from run directories only.
+    for_predictions: Callable[[Path, Compatibility, Sequence[Prediction], Say], Benchmark] | None = None
 
 
 # Upstream's run order (scripts/run_eval.py); only the implemented benchmarks are listed.

@@ -10,13 +10,10 @@ from nejumi.settings import RunSettings
 from nejumi.sinks.report_html import write_report
 from nejumi.sinks.run_files import write_predictions, write_results
 from nejumi.sinks.wandb_sink import log_to_wandb
-from nejumi.tables import Table
 
 
-def write_sinks(
-    settings: RunSettings, cfg: Config, result: RunResult, tables: list[Table], say: Callable[[str], None]
-) -> None:
+def write_sinks(settings: RunSettings, cfg: Config, result: RunResult, say: Callable[[str], None]) -> None:
     write_results(result, settings)
     write_predictions(result)
-    write_report(result, settings.model, tables)
-    log_to_wandb(settings, cfg, result, tables, say)
+    write_report(result, settings.model)
+    log_to_wandb(settings, cfg, result, say)

@@ -43,7 +43,7 @@ def render_table(table: Table, limit: int = MAX_ROWS) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{more}"
 
 
-def write_report(result: RunResult, spec: ModelSpec, tables: list[Table]) -> Path:
+def write_report(result: RunResult, spec: ModelSpec) -> Path:
     scores = Table("scores", ["key", "value"], [[k, v] for k, v in sorted(result.scores.items())])
     stats = result.stats
     summary = (
@@ -56,7 +56,7 @@ def write_report(result: RunResult, spec: ModelSpec, tables: list[Table]) -> Pat
             f"{judged.failed} failed, {judged.prompt_tokens + judged.completion_tokens} tokens"
         )
     sections = [f"<h2>Scores</h2>{render_table(scores, limit=len(scores.rows))}"]
-    for table in tables:
+    for table in result.tables:
         is_output = "output_table" in table.name
         body = render_table(table)
         if is_output:

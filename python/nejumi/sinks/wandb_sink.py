@@ -13,12 +13,9 @@ from collections.abc import Callable
 from nejumi.config import Config
 from nejumi.run_result import RunResult
 from nejumi.settings import RunSettings
-from nejumi.tables import Table
 
 
-def log_to_wandb(
-    settings: RunSettings, cfg: Config, result: RunResult, tables: list[Table], say: Callable[[str], None]
-) -> None:
+def log_to_wandb(settings: RunSettings, cfg: Config, result: RunResult, say: Callable[[str], None]) -> None:
     mode = settings.wandb.mode
     if mode is None:
         return
@@ -34,7 +31,7 @@ def log_to_wandb(
         settings=wandb.Settings(silent=True, console="off", x_disable_stats=True),
     )
     try:
-        run.log({table.name: wandb.Table(columns=table.columns, data=table.rows) for table in tables})
+        run.log({table.name: wandb.Table(columns=table.columns, data=table.rows) for table in result.tables})
         run.summary.update({key: value for key, value in result.scores.items() if value is not None})
         where = run.url if mode == "online" else f"{run.dir} (upload later: wandb sync {os.path.dirname(run.dir)})"
     finally:

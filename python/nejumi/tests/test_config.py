@@ -4,7 +4,7 @@ import pytest
 
 from nejumi.config import ConfigError, load_config
 from nejumi.model_spec import ModelSpec
-from nejumi.runner import failure_policy
+from nejumi.settings import RunSettings, benchmark_generator, benchmark_policy, failure_policy
 
 
 def write(path: Path, text: str) -> Path:
@@ -78,7 +78,9 @@ def test_vllm_section_and_num_gpus_reach_the_backend(tmp_path: Path, base: Path)
     spec = ModelSpec.from_config(load_config(model, base_config=base))
     assert spec.backend == "vllm"
     assert spec.backend_config == {"dtype": "bfloat16", "max_model_len": 8192, "tensor_parallel_size": 2}
-    assert spec.model_id == "vllm:Qwen/Qwen3-8B"
+    identity = spec.identity()
+    assert (identity.api, identity.model, identity.endpoint) == ("vllm", "Qwen/Qwen3-8B", "")
+    assert identity.serving == {"dtype": "bfloat16", "max_model_len": 8192, "tensor_parallel_size": 2}
 
 
 def test_vllm_chat_template_file_resolves_against_the_config(tmp_path: Path, base: Path) -> None:
@@ -116,3 +118,46 @@ def test_real_base_config_loads_with_upstream_keys(tmp_path: Path) -> None:
     assert cfg.get("generator") == {"top_p": 1.0, "temperature": 0.1, "max_tokens": 128}
     assert cfg.get_bool("testmode") is True
     assert cfg.get("num_few_shots") == 2
+
+
+@pytest.mark.parametrize(
+    ("written", "mode"),
+    [("off", None), ("false", None), ("'off'", None), ("offline", "offline"), ("OFFLINE", "offline")],
+)
+def test_wandb_switch_accepts_what_users_write(tmp_path: Path, base: Path, written: str, mode: str | None) -> None:
+    model = write(
+        tmp_path / "m.yaml",
+        f"api: openai\nmodel:\n  pretrained_model_name_or_path: m\nnejumi:\n  wandb: {written}\n",
+    )
+    assert RunSettings.from_config(load_config(model, base_config=base)).wandb.mode == mode
+
+
+def test_bad_wandb_switch_is_refused_before_any_request(tmp_path: Path, base: Path) -> None:
+    model = write(tmp_path / "m.yaml", "api: openai\nmodel:\n  pretrained_model_name_or_path: m\nnejumi:\n  wandb: 3\n")
+    with pytest.raises(ConfigError, match=r"m.yaml: nejumi.wandb: must be one of auto, online, offline, off"):
+        RunSettings.from_config(load_config(model, base_config=base))
+
+
+def test_benchmark_generator_config_overrides_generator_key_by_key(tmp_path: Path, base: Path) -> None:
+    model = write(tmp_path / "m.yaml", "mtbench:\n  generator_config:\n    temperature: 0.6\n    max_tokens: 1024\n")
+    cfg = load_config(model, base_config=base)
+    assert benchmark_generator(cfg, "mtbench") == {
+        "temperature": 0.6,
+        "top_p": 1.0,
+        "stop": ["a", "b"],
+        "max_tokens": 1024,
+    }
+    assert benchmark_generator(cfg, "jbbq") == {"temperature": 0.1, "top_p": 1.0, "stop": ["a", "b"]}
+
+
+def test_benchmark_failure_policy_overrides_the_global_one(tmp_path: Path, base: Path) -> None:
+    model = write(
+        tmp_path / "m.yaml",
+        "arc_agi:\n  soft_fail_on_error: false\n"
+        "hallulens:\n  error_handling:\n    request_failure:\n      mode: soft\n",
+    )
+    cfg = load_config(model, base_config=base)
+    assert benchmark_policy(cfg, "jaster").mode == "hard"
+    assert benchmark_policy(cfg, "hallulens").mode == "soft"
+    assert benchmark_policy(cfg, "arc_agi", default_mode="soft").mode == "hard"
+    assert benchmark_policy(cfg, "toxicity", default_mode="soft").mode == "soft"
