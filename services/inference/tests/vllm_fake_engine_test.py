@@ -14,7 +14,10 @@ import pytest
 from harness import inference_stub, running_server, user_request, wait_for
 
 from nejumi_inference.launcher import ServerProcess
-from nejumi_proto.v1 import inference_pb2
+from nejumi_proto.v1 import inference_pb2, types_pb2
+
+GenerationParams = types_pb2.GenerationParams
+ToolChoice = types_pb2.ToolChoice
 
 FAKE_VLLM = {
     "vllm/__init__.py": "",
@@ -32,8 +35,16 @@ FAKE_VLLM = {
             FRONTEND = {"chat_template", "tool_call_parser", "enable_auto_tool_choice", "default_chat_template_kwargs"}
     """,
     "vllm/sampling_params.py": """
+        class StructuredOutputsParams(dict):  # a dataclass in vLLM; a dict here, so the record can hold it
+            def __init__(self, json=None, regex=None, choice=None, grammar=None):
+                constraints = {"json": json, "regex": regex, "choice": choice, "grammar": grammar}
+                super().__init__({k: v for k, v in constraints.items() if v is not None})
+                if len(self) != 1:
+                    raise ValueError("You must use one kind of structured outputs constraint")
+
         class SamplingParams:
-            FIELDS = ("temperature", "top_p", "top_k", "max_tokens", "stop", "seed", "repetition_penalty")
+            FIELDS = ("temperature", "top_p", "top_k", "max_tokens", "stop", "seed", "repetition_penalty",
+                      "structured_outputs")
 
             def __init__(self, **kwargs):
                 for key in kwargs:
@@ -133,7 +144,7 @@ FAKE_VLLM = {
                 return "".join(f"<|{m['role']}|>{m['content']}" for m in conversation) + "<|assistant|>"
 
             def encode(self, text, add_special_tokens=True):
-                return list(text.encode())
+                return list((("<s>" if add_special_tokens else "") + text).encode())
 
             def decode(self, ids):
                 return bytes(ids).decode()
@@ -166,7 +177,12 @@ FAKE_VLLM = {
                 if "crash" in text:
                     self.errored = True
                     raise RuntimeError("CUDA error: an illegal memory access was encountered")
-                if "weather" in text:
+                schema = (sampling_params.kwargs.get("structured_outputs") or {}).get("json")
+                if schema is not None and schema["type"] == "array":
+                    answer = json.dumps([{"name": "get_weather", "parameters": {"city": "Tokyo"}}])
+                elif schema is not None:
+                    answer = json.dumps({key: "Tokyo" for key in schema["properties"]})
+                elif "weather" in text:
                     call = {"name": "get_weather", "arguments": {"city": "Tokyo"}}
                     answer = "<think>need a tool</think><tool_call>" + json.dumps(call) + "</tool_call>"
                 else:
@@ -282,6 +298,98 @@ def test_bad_sampling_option_and_context_overflow(served: tuple[ServerProcess, P
     assert results["u"].error_code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
     assert "mirostat not sampling options of vLLM" in results["u"].error_message
     assert "maximum context length is 2048 tokens. However, you requested" in results["o"].error_message
+
+
+WEATHER_PARAMETERS = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
+
+
+def _weather_request(choice: types_pb2.ToolChoice | None = None) -> inference_pb2.GenerateRequest:
+    request = user_request("w", "weather in Tokyo?", max_tokens=32)
+    request.tools.add(name="get_weather", parameters_json=json.dumps(WEATHER_PARAMETERS))
+    request.tools.add(name="get_time")
+    if choice is not None:
+        request.params.tool_choice.CopyFrom(choice)
+    return request
+
+
+def test_raw_prompt_is_encoded_with_special_tokens_and_not_parsed(served: tuple[ServerProcess, Path]) -> None:
+    server, record = served
+    prompt = "<|user|>Capital of France?<|assistant|>"
+    templates_before = len(_records(record, "template"))
+    with inference_stub(server.address) as stub:
+        response = stub.GenerateOne(inference_pb2.GenerateRequest(prompt=prompt, params=GenerationParams(max_tokens=8)))
+    assert (response.text, response.reasoning_text) == ("<think>easy</think>Paris", "")
+    assert response.usage.prompt_tokens == len("<s>" + prompt)
+    assert len(_records(record, "template")) == templates_before, "a raw prompt is not templated"
+
+
+def test_count_tokens_renders_as_generation_does(served: tuple[ServerProcess, Path]) -> None:
+    server, record = served
+    request = _weather_request()
+    with inference_stub(server.address) as stub:
+        counted = stub.CountTokens(inference_pb2.CountTokensRequest(messages=request.messages, tools=request.tools))
+        assert _records(record, "template")[-1]["kwargs"] == ["chat_template", "tools"]
+        answered = stub.GenerateOne(request)
+        raw = stub.CountTokens(inference_pb2.CountTokensRequest(prompt="<|user|>hi"))
+    assert counted.prompt_tokens == answered.usage.prompt_tokens == len("<|user|>weather in Tokyo?<|assistant|>")
+    assert (raw.prompt_tokens, raw.max_model_len) == (len("<s><|user|>hi"), 2048)
+
+
+def test_json_schema_becomes_structured_outputs(served: tuple[ServerProcess, Path]) -> None:
+    server, record = served
+    request = user_request("j", "Where is the capital?", max_tokens=32)
+    request.params.json_schema.name = "place"
+    request.params.json_schema.schema.update({"type": "object", "properties": {"capital": {"type": "string"}}})
+    with inference_stub(server.address) as stub:
+        response = stub.GenerateOne(request)
+    assert response.text == '{"capital": "Tokyo"}'
+    assert _records(record, "generate")[-1]["sampling"]["structured_outputs"] == {
+        "json": {"type": "object", "properties": {"capital": {"type": "string"}}}
+    }
+
+
+def test_named_tool_choice_constrains_to_the_tools_parameters(served: tuple[ServerProcess, Path]) -> None:
+    server, record = served
+    with inference_stub(server.address) as stub:
+        response = stub.GenerateOne(_weather_request(ToolChoice(mode=ToolChoice.NAMED, name="get_weather")))
+    assert _records(record, "generate")[-1]["sampling"]["structured_outputs"] == {"json": WEATHER_PARAMETERS}
+    assert (response.text, response.finish_reason) == ("", "tool_calls")
+    assert [(c.name, c.arguments_json) for c in response.tool_calls] == [("get_weather", '{"city": "Tokyo"}')]
+    assert response.tool_calls[0].id.startswith("chatcmpl-tool-")
+
+
+def test_required_tool_choice_constrains_to_an_array_of_calls(served: tuple[ServerProcess, Path]) -> None:
+    server, record = served
+    with inference_stub(server.address) as stub:
+        response = stub.GenerateOne(_weather_request(ToolChoice(mode=ToolChoice.REQUIRED)))
+    schema = _records(record, "generate")[-1]["sampling"]["structured_outputs"]["json"]
+    assert (schema["type"], schema["minItems"]) == ("array", 1)
+    assert [variant["properties"]["name"]["enum"] for variant in schema["items"]["anyOf"]] == [
+        ["get_weather"],
+        ["get_time"],
+    ]
+    assert schema["items"]["anyOf"][1]["properties"]["parameters"] == {"type": "object", "properties": {}}
+    assert [(c.name, c.arguments_json) for c in response.tool_calls] == [("get_weather", '{"city": "Tokyo"}')]
+
+
+def test_tool_choice_none_leaves_tools_out(served: tuple[ServerProcess, Path]) -> None:
+    server, record = served
+    with inference_stub(server.address) as stub:
+        response = stub.GenerateOne(_weather_request(ToolChoice(mode=ToolChoice.NONE)))
+    assert _records(record, "template")[-1]["kwargs"] == ["chat_template"]
+    assert not response.tool_calls
+    assert response.text.startswith("<tool_call>"), "no tool parser runs"
+
+
+def test_json_schema_with_a_forced_tool_is_invalid(served: tuple[ServerProcess, Path]) -> None:
+    server, _ = served
+    request = _weather_request(ToolChoice(mode=ToolChoice.REQUIRED))
+    request.params.json_schema.name = "x"
+    request.params.json_schema.schema.update({"type": "object"})
+    with inference_stub(server.address) as stub, pytest.raises(grpc.RpcError) as failure:
+        stub.GenerateOne(request)
+    assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert failure.value.details().startswith("params.json_schema: cannot be combined with a NAMED or REQUIRED")
 
 
 def test_cancelled_request_is_aborted_in_the_engine(served: tuple[ServerProcess, Path]) -> None:

@@ -15,6 +15,9 @@ from nejumi_inference.backends import create_backend
 from nejumi_inference.backends.options import OptionsError
 from nejumi_inference.backends.vllm_options import engine_argv, load_chat_template, parse_vllm_options
 from nejumi_inference.backends.vllm_prompt import (
+    ParsedOutput,
+    forced_tool_calls,
+    output_schema,
     parse_output,
     render_prompt,
     response_from_output,
@@ -219,6 +222,31 @@ def test_reasoning_then_tool_calls_are_split_out() -> None:
     response = response_from_output(parsed, "stop", prompt_tokens=10, completion_tokens=5, model="m")
     assert response.finish_reason == "tool_calls"
     assert (response.usage.total_tokens, response.tool_calls[0].name, response.model) == (15, "f", "m")
+
+
+def test_required_tool_choice_lifts_the_tools_defs() -> None:
+    address = {"type": "object", "properties": {"city": {"type": "string"}}}
+    tools = [
+        types_pb2.Tool(name="ship", parameters_json=json.dumps({"$defs": {"address": address}, "type": "object"})),
+        types_pb2.Tool(name="bill", parameters_json=json.dumps({"$defs": {"address": address}, "type": "object"})),
+    ]
+    params = types_pb2.GenerationParams(tool_choice=types_pb2.ToolChoice(mode=types_pb2.ToolChoice.REQUIRED))
+    schema = output_schema(params, tools)
+    assert schema is not None and schema["$defs"] == {"address": address}
+    tools[1].parameters_json = json.dumps({"$defs": {"address": {"type": "string"}}})
+    with pytest.raises(BackendError, match="the \\$defs entry 'address' of bill conflicts"):
+        output_schema(params, tools)
+    assert output_schema(types_pb2.GenerationParams(), tools) is None
+
+
+def test_a_cut_off_required_answer_stays_text() -> None:
+    required = types_pb2.ToolChoice(mode=types_pb2.ToolChoice.REQUIRED)
+    for text in ('[{"name": "f", "parameters": {"x"', "[]", '{"name": "f"}', '[{"name": "f"}]'):
+        assert forced_tool_calls(ParsedOutput(text, "r"), required) == ParsedOutput(text, "r")
+    [(_, name, arguments)] = forced_tool_calls(
+        ParsedOutput('[{"name": "f", "parameters": {"q": "東京"}}]'), required
+    ).tool_calls
+    assert (name, arguments) == ("f", '{"q": "東京"}')
 
 
 def test_choosing_vllm_does_not_import_it() -> None:

@@ -3,7 +3,8 @@
 Pinned to vLLM 0.11.0 (``.venv/bin/pip install vllm==0.11.0``; see services/inference/README.md). It uses only
 vLLM's stable surface, checked in vLLM's source for the 0.11 layout and for the current main branch: the
 `vllm serve` argument parser (``make_arg_parser``) with ``AsyncEngineArgs.from_cli_args``,
-``AsyncLLM.from_engine_args`` / ``generate`` / ``get_tokenizer``, ``SamplingParams``,
+``AsyncLLM.from_engine_args`` / ``generate`` / ``get_tokenizer``, ``SamplingParams`` with
+``StructuredOutputsParams`` (structured outputs for json_schema and forced tool choices),
 ``ModelConfig.get_diff_sampling_param`` (the model's generation_config defaults, which `vllm serve` applies too)
 and the reasoning and tool parser registries. Imports and names that moved between releases are tried in both
 places. Nothing here is imported unless ``--backend vllm`` is chosen.
@@ -23,11 +24,19 @@ import grpc
 from nejumi_inference.backends.options import OptionsError
 from nejumi_inference.backends.vllm_options import VllmOptions, engine_argv, load_chat_template, parse_vllm_options
 from nejumi_inference.backends.vllm_prompt import (
+    FORCED_TOOL_MODES,
+    ParsedOutput,
+    RequestExtras,
+    ToolChoice,
+    encode_raw_prompt,
+    forced_tool_calls,
+    output_schema,
     parse_output,
     render_prompt,
     response_from_output,
     sampling_kwargs,
     split_extras,
+    tool_choice_mode,
 )
 from nejumi_inference.chat_format import extra_fields, openai_messages, openai_tools
 from nejumi_inference.errors import BackendError
@@ -50,6 +59,7 @@ class VllmBackend:
         self._reasoning_parser_cls: Any = None
         self._tool_parser_cls: Any = None
         self._sampling_params_cls: Any = None
+        self._structured_outputs_cls: Any = None
         self._sampling_fields: frozenset[str] = frozenset()
         self._sampling_defaults: dict[str, Any] = {}
         self._served_name = options.served_model_name or model
@@ -67,7 +77,7 @@ class VllmBackend:
         os.environ.setdefault("VLLM_WORKER_MULTIPROC_METHOD", "spawn")  # never fork a process running gRPC
         try:
             from vllm.engine.arg_utils import AsyncEngineArgs
-            from vllm.sampling_params import SamplingParams
+            from vllm.sampling_params import SamplingParams, StructuredOutputsParams
         except ImportError as error:
             raise RuntimeError(f"the vllm backend needs the vllm package ({error}); {INSTALL_HINT}") from error
         engine_cls = _import_first(("vllm.v1.engine.async_llm", "AsyncLLM"), ("vllm", "AsyncLLMEngine"))
@@ -103,14 +113,21 @@ class VllmBackend:
         tokenizer = self._engine.get_tokenizer()
         self._tokenizer = await tokenizer if inspect.isawaitable(tokenizer) else tokenizer
         self._sampling_params_cls = SamplingParams
+        self._structured_outputs_cls = StructuredOutputsParams
         self._sampling_fields = frozenset(_sampling_param_names(SamplingParams))
         self._sampling_defaults = dict(self._engine.model_config.get_diff_sampling_param() or {})
         log.info("vLLM serves %s (max_model_len %d)", self._served_name, self._max_model_len())
 
     async def generate(self, request: inference_pb2.GenerateRequest, timeout_s: float | None) -> types_pb2.Response:
         extras = split_extras(extra_fields(request.params), self._default_template_kwargs)
-        tools_wanted = extras.tool_choice != "none"
-        prompt_ids = render_prompt(self._tokenizer, request, self._chat_template, extras.template_kwargs, tools_wanted)
+        mode = tool_choice_mode(request.params, extras)
+        tools_wanted = mode != ToolChoice.NONE
+        if request.prompt:
+            prompt_ids = encode_raw_prompt(self._tokenizer, request.prompt)
+        else:
+            prompt_ids = render_prompt(
+                self._tokenizer, request, self._chat_template, extras.template_kwargs, tools_wanted
+            )
         kwargs = sampling_kwargs(
             request.params,
             extras.sampling,
@@ -119,7 +136,10 @@ class VllmBackend:
             len(prompt_ids),
             self._max_model_len(),
         )
+        schema = output_schema(request.params, request.tools)
         try:
+            if schema is not None:
+                kwargs["structured_outputs"] = self._structured_outputs_cls(json=schema)
             sampling = self._sampling_params_cls(**kwargs)
         except (TypeError, ValueError) as error:
             raise BackendError(
@@ -139,17 +159,37 @@ class VllmBackend:
         if final is None or not final.outputs:
             raise BackendError(grpc.StatusCode.INTERNAL, "vLLM returned no output")
         completion = final.outputs[0]
-        parse_tools = self._tool_parser_cls is not None and bool(request.tools) and tools_wanted
+        if request.prompt:  # like vLLM's Completions API: the answer as generated, without the parsers
+            parsed = ParsedOutput(completion.text)
+        else:
+            parsed = self._parse(request, extras, mode, completion.text)
+        return response_from_output(
+            parsed, completion.finish_reason, len(prompt_ids), len(completion.token_ids), self._served_name
+        )
+
+    async def count_tokens(self, request: inference_pb2.CountTokensRequest) -> inference_pb2.CountTokensResponse:
+        if request.prompt:
+            prompt_ids = encode_raw_prompt(self._tokenizer, request.prompt)
+        else:
+            prompt_ids = render_prompt(
+                self._tokenizer, request, self._chat_template, self._default_template_kwargs, include_tools=True
+            )
+        return inference_pb2.CountTokensResponse(prompt_tokens=len(prompt_ids), max_model_len=self._max_model_len())
+
+    def _parse(
+        self, request: inference_pb2.GenerateRequest, extras: RequestExtras, mode: int, text: str
+    ) -> ParsedOutput:
+        """Reasoning, then tool calls: from the tool parser (auto), or the constrained answer (named, required)."""
+        forced = mode in FORCED_TOOL_MODES
+        parse_tools = self._tool_parser_cls is not None and bool(request.tools) and mode == ToolChoice.AUTO
         parsers_used = self._reasoning_parser_cls is not None or parse_tools
         parsed = parse_output(
-            completion.text,
+            text,
             self._reasoning_parser(extras.template_kwargs),
             self._tool_parser_cls(self._tokenizer) if parse_tools else None,
             self._chat_request(request, extras.template_kwargs) if parsers_used else None,
         )
-        return response_from_output(
-            parsed, completion.finish_reason, len(prompt_ids), len(completion.token_ids), self._served_name
-        )
+        return forced_tool_calls(parsed, request.params.tool_choice) if forced else parsed
 
     def info(self) -> inference_pb2.ModelInfoResponse:
         details = {"dtype": str(self._options.dtype or "auto")}

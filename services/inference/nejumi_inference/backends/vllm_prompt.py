@@ -6,18 +6,21 @@ They take the tokenizer and the parsers as plain objects, so tests drive them wi
 import contextlib
 import dataclasses
 import json
+import uuid
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any, Protocol
 
 import grpc
 
-from nejumi_inference.chat_format import openai_messages, openai_tools
+from nejumi_inference.chat_format import EMPTY_PARAMETERS, openai_messages, openai_tools, struct_to_json
 from nejumi_inference.errors import BackendError
 from nejumi_proto.v1 import inference_pb2, types_pb2
 
 # extra_json keys that shape the prompt or the parsing instead of sampling.
 TEMPLATE_KWARGS_KEY = "chat_template_kwargs"
 TOOL_CHOICE_KEY = "tool_choice"
+ToolChoice = types_pb2.ToolChoice
+FORCED_TOOL_MODES = (ToolChoice.NAMED, ToolChoice.REQUIRED)
 
 
 class ChatTokenizer(Protocol):
@@ -67,7 +70,7 @@ def template_messages(messages: Sequence[types_pb2.ChatMessage]) -> list[dict[st
 
 def render_prompt(
     tokenizer: ChatTokenizer,
-    request: inference_pb2.GenerateRequest,
+    request: inference_pb2.GenerateRequest | inference_pb2.CountTokensRequest,
     chat_template: str | None,
     template_kwargs: Mapping[str, Any],
     include_tools: bool,
@@ -87,6 +90,68 @@ def render_prompt(
             f"the chat template rejected the messages: {type(error).__name__}: {error}",
         ) from None
     return list(tokenizer.encode(text, add_special_tokens=False))
+
+
+def encode_raw_prompt(tokenizer: ChatTokenizer, prompt: str) -> list[int]:
+    """Token ids of a raw prompt, with the tokenizer's special tokens (BOS) added as vLLM's Completions API does
+    (its ``add_special_tokens`` defaults to true there)."""
+    return list(tokenizer.encode(prompt, add_special_tokens=True))
+
+
+def tool_choice_mode(params: types_pb2.GenerationParams, extras: RequestExtras) -> int:
+    """The request's ToolChoice mode; ``extra_json.tool_choice: "none"`` (the older way to say it) counts too."""
+    if params.HasField("tool_choice"):
+        return params.tool_choice.mode
+    return ToolChoice.NONE if extras.tool_choice == "none" else ToolChoice.AUTO
+
+
+def output_schema(params: types_pb2.GenerationParams, tools: Sequence[types_pb2.Tool]) -> dict[str, Any] | None:
+    """The JSON schema the answer is constrained to: ``params.json_schema``, or what vLLM's OpenAI server derives
+    from a named or required tool choice (the named tool's parameters; a non-empty array of {name, parameters})."""
+    forced = params.HasField("tool_choice") and params.tool_choice.mode in FORCED_TOOL_MODES
+    if params.HasField("json_schema"):
+        if forced:
+            raise BackendError(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                "params.json_schema: cannot be combined with a NAMED or REQUIRED params.tool_choice (both constrain "
+                "the answer)",
+            )
+        return struct_to_json(params.json_schema.schema)
+    if not forced:
+        return None
+    parameters = {tool.name: _tool_parameters(tool) for tool in tools}
+    if params.tool_choice.mode == ToolChoice.NAMED:
+        return parameters[params.tool_choice.name]
+    variants = [
+        {
+            "properties": {"name": {"type": "string", "enum": [name]}, "parameters": schema},
+            "required": ["name", "parameters"],
+        }
+        for name, schema in parameters.items()
+    ]
+    schema: dict[str, Any] = {"type": "array", "minItems": 1, "items": {"type": "object", "anyOf": variants}}
+    definitions = _merged_definitions(parameters)
+    if definitions:
+        schema["$defs"] = definitions
+    return schema
+
+
+def _tool_parameters(tool: types_pb2.Tool) -> dict[str, Any]:
+    return json.loads(tool.parameters_json) if tool.parameters_json else dict(EMPTY_PARAMETERS)
+
+
+def _merged_definitions(parameters: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
+    """The tools' ``$defs`` lifted to the top of the array schema, where their ``$ref``s resolve (as vLLM does)."""
+    merged: dict[str, Any] = {}
+    for name, schema in parameters.items():
+        for key, definition in (schema.get("$defs") or {}).items():
+            if key in merged and merged[key] != definition:
+                raise BackendError(
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                    f"tools: the $defs entry {key!r} of {name} conflicts with another tool's; rename one",
+                )
+            merged[key] = definition
+    return merged
 
 
 def sampling_kwargs(
@@ -164,6 +229,26 @@ def parse_output(text: str, reasoning_parser: Any | None, tool_parser: Any | Non
             calls = tuple((call.id or "", call.function.name, call.function.arguments) for call in info.tool_calls)
             content = info.content or ""
     return ParsedOutput(content, reasoning, calls)
+
+
+def forced_tool_calls(parsed: ParsedOutput, choice: types_pb2.ToolChoice) -> ParsedOutput:
+    """The answer to a named or required tool choice as tool calls, as vLLM's OpenAI server reads it: the named
+    tool's arguments are the whole answer; a required choice answers a JSON array of {name, parameters}. An
+    answer that is not such an array (cut off by max_tokens) stays text."""
+    if choice.mode == ToolChoice.NAMED:
+        return ParsedOutput("", parsed.reasoning_text, ((_tool_call_id(), choice.name, parsed.text),))
+    try:
+        calls = json.loads(parsed.text)
+        found = tuple(
+            (_tool_call_id(), str(call["name"]), json.dumps(call["parameters"], ensure_ascii=False)) for call in calls
+        )
+    except (ValueError, TypeError, KeyError):
+        return parsed
+    return ParsedOutput("", parsed.reasoning_text, found) if found else parsed
+
+
+def _tool_call_id() -> str:
+    return f"chatcmpl-tool-{uuid.uuid4().hex}"  # the form of vLLM's own ids
 
 
 def response_from_output(
