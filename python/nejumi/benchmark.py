@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from nejumi.datasets import DatasetSpec
 from nejumi.request_queue import FailurePolicy
 from nejumi.tables import Table
 from nejumi_proto.v1 import inference_pb2, sandbox_pb2, transcript_pb2, types_pb2
@@ -137,9 +139,12 @@ class Benchmark(Protocol):
     # The judges' config sections (e.g. "mtbench.judge") the flow or scorers ask.
     judges: tuple[str, ...]
     scorers: tuple[Scorer | BatchScorer, ...]
+    # Where the dataset comes from (a local folder or the official W&B artifact); the
+    # runner resolves it, so the benchmark never downloads anything itself.
+    dataset: DatasetSpec | None
 
-    def check(self) -> None:
-        """Validates the dataset before the first request (ConfigError naming file and key)."""
+    def check(self, data_dir: Path | None) -> None:
+        """Takes the resolved dataset folder and validates it before the first request."""
         ...
 
     def plan(self) -> list[types_pb2.Sample]:

@@ -22,6 +22,7 @@ from tqdm import tqdm
 from nejumi.benchmark import Benchmark, FlatScores, ScoredRow
 from nejumi.benchmarks import REGISTRY, BenchmarkEntry, build_benchmarks
 from nejumi.config import Config
+from nejumi.datasets import WandbArtifactSource, default_cache_dir, resolve_dataset
 from nejumi.flow import Caller, FlowContext, Judges
 from nejumi.model_spec import OPENAI_LIKE, SERVED, JudgeSpec, ModelSpec
 from nejumi.providers.base import Provider
@@ -165,7 +166,8 @@ async def evaluate(
         raise cfg.error("run", f"no benchmark is enabled (set run.<name>: true; known: {', '.join(registry)})")
     judge_specs = {spec.section: spec for benchmark in benchmarks for spec in benchmark.judges}
     for benchmark in benchmarks:
-        benchmark.check()
+        spec = benchmark.dataset
+        benchmark.check(resolve_dataset(spec, default_cache_dir(), WandbArtifactSource(), say) if spec else None)
     plan = [Planned(benchmark, sample, sample_key(sample)) for benchmark in benchmarks for sample in benchmark.plan()]
 
     store = open_store(run_dir, force_new, say)

@@ -77,9 +77,10 @@ class Probe:
         self.judges = (JudgeSpec.from_config(cfg, JUDGE, "judge-model"),)
         self.batch = BatchLength()
         self.scorers = (JudgedRating(), self.batch)
+        self.dataset = None
         self.samples = samples
 
-    def check(self) -> None:
+    def check(self, data_dir: Path | None) -> None:
         return None
 
     def plan(self) -> list[types_pb2.Sample]:

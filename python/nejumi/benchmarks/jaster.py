@@ -23,6 +23,7 @@ from nejumi.benchmark import Context, FlatScores, Judge, ScoredRow, score_key
 from nejumi.benchmarks.jhumaneval_code import extract_code
 from nejumi.compat import Compatibility
 from nejumi.config import Config, ConfigError
+from nejumi.datasets import DatasetSpec
 from nejumi.generation import generation_params
 from nejumi.predictions import Prediction
 from nejumi.request_queue import FailurePolicy
@@ -155,7 +156,9 @@ def resolve_data_dir(path: Path) -> Path:
 
 @dataclass(frozen=True)
 class JasterSettings:
-    data_dir: Path
+    # The dataset folder when known up front (re-scoring predictions, tests); otherwise
+    # the runner resolves `dataset` and hands the folder to `Jaster.check`.
+    data_dir: Path | None
     tasks: tuple[str, ...]
     num_few_shots: int
     robustness: bool
@@ -164,16 +167,10 @@ class JasterSettings:
     generator: dict[str, Any]
     compatibility: Compatibility
     policy: FailurePolicy = field(default_factory=FailurePolicy)
+    dataset: DatasetSpec | None = None
 
     @classmethod
     def from_config(cls, cfg: Config, compatibility: Compatibility) -> JasterSettings:
-        data_dir = cfg.get_path("jaster.data_dir")
-        if data_dir is None:
-            raise cfg.error(
-                "jaster.data_dir",
-                "is not set: point it at the folder holding the jaster test/, dev/ and train/ folders",
-            )
-        data_dir = resolve_data_dir(data_dir)
         unsupported_here = unsupported_tasks(compatibility)
         tasks = cfg.get("jaster.tasks")
         if tasks is None:
@@ -195,7 +192,8 @@ class JasterSettings:
             if limit is not None:
                 samples[subset] = limit
         return cls(
-            data_dir=data_dir,
+            data_dir=None,
+            dataset=DatasetSpec.from_config(cfg, NAME, required=("test",)),
             tasks=tuple(tasks),
             num_few_shots=cfg.get_int("num_few_shots", 0, minimum=0) or 0,
             robustness=cfg.get_bool("run.jmmlu_robustness"),
@@ -257,6 +255,8 @@ class Jaster:
 
     def __init__(self, settings: JasterSettings, warn: Callable[[str], None] = lambda _: None) -> None:
         self.settings = settings
+        self.dataset = settings.dataset
+        self.data_dir = settings.data_dir
         self.generation = generation_params(settings.generator)
         self.policy = settings.policy
         self._warn = warn
@@ -275,11 +275,13 @@ class Jaster:
     ) -> Jaster:
         return cls(JasterSettings.for_predictions(data_dir, compatibility, predictions, warn), warn)
 
-    def check(self) -> None:
-        """The dataset folder; `plan` then reads and checks every task file before any request."""
-        if not (self.settings.data_dir / "test").is_dir():
+    def check(self, data_dir: Path | None) -> None:
+        """Takes the resolved dataset folder; `plan` then reads and checks every task file."""
+        if data_dir is not None:
+            self.data_dir = resolve_data_dir(data_dir)
+        if self.data_dir is None or not (self.data_dir / "test").is_dir():
             raise ConfigError(
-                str(self.settings.data_dir),
+                str(self.data_dir),
                 "jaster.data_dir",
                 "has no test/ folder (point it at the folder holding the jaster test/, dev/ and train/ folders)",
             )
@@ -294,10 +296,15 @@ class Jaster:
             passes.append((self.settings.num_few_shots, few))
         return passes
 
+    def folder(self) -> Path:
+        if self.data_dir is None:
+            raise RuntimeError("jaster: the dataset folder is not resolved yet (the runner calls check first)")
+        return self.data_dir
+
     def task_path(self, subset: str, task: str) -> Path:
         # Upstream reads mgsm's dev set from train/: mgsm has no dev split.
         folder = "train" if (subset == "dev" and task == "mgsm") else subset
-        return self.settings.data_dir / folder / f"{task}.json"
+        return self.folder() / folder / f"{task}.json"
 
     def plan(self) -> list[types_pb2.Sample]:
         samples: list[types_pb2.Sample] = []
@@ -323,7 +330,7 @@ class Jaster:
         task_file = read_task_file(path)
         few_shots: list[dict[str, str]] = []
         if shots:
-            train_path = self.settings.data_dir / "train" / f"{task}.json"
+            train_path = self.folder() / "train" / f"{task}.json"
             if not train_path.exists():
                 raise ConfigError(str(train_path), "", f"few-shot examples for {task} are missing")
             few_shots = read_task_file(train_path).samples[:shots]
