@@ -4,17 +4,21 @@ All requests share one bidirectional `Generate` stream, so thousands can be in
 flight over one connection; results come back in completion order and are matched
 to their callers by request_id. If the stream breaks, every pending request fails
 with a transient error (the request queue retries it) and the next request opens a
-fresh stream.
+fresh stream. CountTokens and ModelInfo are unary calls; their failures carry the
+upstream's Retry-After (trailing metadata `retry-after`) when the service got one.
+A stream's results have no field for it, so generate errors carry none.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 
 import grpc
 
 from nejumi.providers.base import ProviderError
+from nejumi_inference.errors import RETRY_AFTER_KEY
 from nejumi_proto.v1 import inference_pb2, inference_pb2_grpc, types_pb2
 
 TRANSIENT_CODES = frozenset(
@@ -31,8 +35,19 @@ _CODES_BY_VALUE = {code.value[0]: code for code in grpc.StatusCode}
 _MAX_MESSAGE = 64 * 1024 * 1024
 
 
-def status_error(code: grpc.StatusCode, message: str) -> ProviderError:
-    return ProviderError(f"{code.name}: {message}", transient=code in TRANSIENT_CODES, code=code.name)
+def status_error(code: grpc.StatusCode, message: str, retry_after_s: float | None = None) -> ProviderError:
+    return ProviderError(
+        f"{code.name}: {message}", transient=code in TRANSIENT_CODES, code=code.name, retry_after_s=retry_after_s
+    )
+
+
+def _rpc_error(error: grpc.aio.AioRpcError, fallback: str) -> ProviderError:
+    retry_after_s = None
+    for key, value in error.trailing_metadata() or ():
+        if key == RETRY_AFTER_KEY:
+            with contextlib.suppress(TypeError, ValueError):
+                retry_after_s = float(value)
+    return status_error(error.code(), error.details() or fallback, retry_after_s)
 
 
 class _Stream:
@@ -68,7 +83,7 @@ class _Stream:
                     future.set_result(result.response)
             self._fail_all(status_error(grpc.StatusCode.UNAVAILABLE, "the server closed the stream"))
         except grpc.aio.AioRpcError as err:
-            self._fail_all(status_error(err.code(), err.details() or "stream failed"))
+            self._fail_all(_rpc_error(err, "stream failed"))
         except asyncio.CancelledError:
             self._fail_all(status_error(grpc.StatusCode.CANCELLED, "client closed"))
             raise
@@ -89,18 +104,10 @@ class _Stream:
         await asyncio.gather(self.reader, return_exceptions=True)
 
 
-def to_generate_request(request_id: str, sample: types_pb2.Sample) -> inference_pb2.GenerateRequest:
-    return inference_pb2.GenerateRequest(
-        request_id=request_id,
-        messages=sample.messages,
-        tools=sample.tools,
-        params=sample.generation,
-    )
-
-
 class GrpcProvider:
-    def __init__(self, target: str, model_id: str, token: str | None = None) -> None:
-        self.model_id = model_id
+    """The Provider over a nejumi inference service at ``target`` (host:port); ``token`` is its shared token."""
+
+    def __init__(self, target: str, *, token: str | None = None) -> None:
         self.target = target
         self._channel = grpc.aio.insecure_channel(
             target,
@@ -113,17 +120,36 @@ class GrpcProvider:
         self._metadata: tuple[tuple[str, str], ...] = (("authorization", f"Bearer {token}"),) if token else ()
         self._stream: _Stream | None = None
 
-    async def generate(self, request_id: str, sample: types_pb2.Sample) -> types_pb2.Response:
+    async def generate(self, request_id: str, request: inference_pb2.GenerateRequest) -> types_pb2.Response:
         if self._stream is None or not self._stream.alive:
             self._stream = _Stream(self._stub, self._metadata)
         stream = self._stream
         future: asyncio.Future[types_pb2.Response] = asyncio.get_running_loop().create_future()
         stream.pending[request_id] = future
-        stream.outbox.put_nowait(to_generate_request(request_id, sample))
+        message = inference_pb2.GenerateRequest()
+        message.CopyFrom(request)
+        message.request_id = request_id  # the stream matches results by it
+        stream.outbox.put_nowait(message)
         try:
             return await future
         finally:
             stream.pending.pop(request_id, None)
+
+    async def count_tokens(self, request: inference_pb2.CountTokensRequest) -> inference_pb2.CountTokensResponse:
+        try:
+            response: inference_pb2.CountTokensResponse = await self._stub.CountTokens(request, metadata=self._metadata)
+        except grpc.aio.AioRpcError as error:
+            raise _rpc_error(error, "CountTokens failed") from None
+        return response
+
+    async def model_info(self) -> inference_pb2.ModelInfoResponse:
+        try:
+            response: inference_pb2.ModelInfoResponse = await self._stub.ModelInfo(
+                inference_pb2.ModelInfoRequest(), metadata=self._metadata
+            )
+        except grpc.aio.AioRpcError as error:
+            raise _rpc_error(error, "ModelInfo failed") from None
+        return response
 
     async def close(self) -> None:
         if self._stream is not None:
