@@ -136,7 +136,7 @@ def test_a_model_served_differently_is_refused_on_resume(tmp_path: Path) -> None
         # The same model behind another service: another endpoint, so other answers may come.
         with scripted_service(tmp_path / "model2", probe.MODEL_SCRIPT) as moved:
             config = write_config(tmp_path / "probe.yaml", moved, judge)
-            with pytest.raises(ResumeRefused, match=r"model\.endpoint: .* -> .*--force-new"):
+            with pytest.raises(ResumeRefused, match=r"(?s)model\.endpoint: .* -> .*--force-new"):
                 run(config, tmp_path / "run", samples=1)
             assert moved.logged_requests() == []
             fresh = run(config, tmp_path / "run", samples=1, force_new=True)

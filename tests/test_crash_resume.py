@@ -37,7 +37,7 @@ def stored_keys(run_dir: Path) -> set[str]:
         return set()
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
         try:
-            return {row[0] for row in db.execute("SELECT key FROM responses WHERE failed = 0")}
+            return {row[0] for row in db.execute("SELECT key FROM calls WHERE failed = 0")}
         except sqlite3.OperationalError:
             return set()
 

@@ -37,8 +37,8 @@ def test_runner_serves_the_embedded_model_itself(tmp_path: Path) -> None:
     result = asyncio.run(evaluate(load_config(config), run_dir, show_progress=False))
     assert result.stats.sent == 2
     assert 0.0 <= result.scores["jaster/jsquad/0shot/char_f1"] <= 1.0
-    store = Store(run_dir / "store.sqlite")
-    answers = [response for _, _, response, failed in store.responses() if not failed]
-    store.close()
+    with Store(run_dir / "store.sqlite") as store:
+        transcripts = [transcript for _, transcript in store.transcripts()]
+    answers = [event.model_call.response for t in transcripts for event in t.events]
     assert len(answers) == 2
     assert all(a.text.strip() and a.usage.completion_tokens > 0 and a.finish_reason for a in answers)

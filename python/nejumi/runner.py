@@ -25,18 +25,19 @@ from nejumi.config import Config
 from nejumi.datasets import WandbArtifactSource, default_cache_dir, resolve_dataset
 from nejumi.flow import Caller, FlowContext, Judges
 from nejumi.model_spec import OPENAI_LIKE, SERVED, JudgeSpec, ModelSpec
-from nejumi.providers.base import Provider
+from nejumi.providers.base import Provider, ProviderError
 from nejumi.providers.grpc_provider import GrpcProvider
 from nejumi.request_key import ModelIdentity, identity_differences, sample_key
-from nejumi.request_queue import RequestQueue
+from nejumi.request_queue import FailurePolicy, RequestQueue
 from nejumi.run_result import RunResult
 from nejumi.sandbox_client import SandboxClient
 from nejumi.scoring import score_batches, score_one
-from nejumi.service_process import inference_service
+from nejumi.service_process import ServiceError, inference_service
 from nejumi.settings import RunSettings
 from nejumi.sinks import write_sinks
 from nejumi.store import ResumeRefused, Store
 from nejumi_proto.v1 import transcript_pb2, types_pb2
+from nejumi_proto.v1.inference_pb2 import ModelInfoResponse
 
 Say = Callable[[str], None]
 
@@ -68,20 +69,30 @@ async def open_provider(spec: ModelSpec, run_dir: Path, say: Say, label: str = "
         elif spec.api in OPENAI_LIKE:
             from nejumi.providers.openai_provider import OpenAIProvider
 
-            provider = OpenAIProvider(spec.name, spec.base_url, spec.api_key_env)
+            provider = OpenAIProvider(spec.name, base_url=spec.base_url, api_key_env=spec.api_key_env)
         else:
             raise ValueError(f"{label}: api {spec.api!r} has no provider")
         stack.push_async_callback(provider.close)
         yield provider
 
 
-def check_identities(store: Store, current: Mapping[str, ModelIdentity], force_new: bool) -> None:
-    """Refuses to resume with answers of a model served differently (see request_key.py)."""
+def check_identities(
+    store: Store, current: Mapping[str, ModelIdentity], force_new: bool, described: bool = True
+) -> None:
+    """Refuses to resume with answers of a model served differently (see request_key.py).
+
+    Checked twice: from the config alone before any service starts (`described=False`,
+    the services' own descriptions left out), then with them, before the first request.
+    """
     stored: dict[str, dict] = store.get_meta("identities") or {}
+
+    def compared(identity: Mapping[str, object]) -> dict[str, object]:
+        return dict(identity) if described else {k: v for k, v in identity.items() if k != "info"}
+
     differences = [
         f"  {role}.{line}"
         for role in sorted(set(stored) & set(current))
-        for line in identity_differences(stored[role], current[role].as_json())
+        for line in identity_differences(compared(stored[role]), compared(current[role].as_json()))
     ]
     if differences and not force_new:
         raise ResumeRefused(
@@ -89,7 +100,8 @@ def check_identities(store: Store, current: Mapping[str, ModelIdentity], force_n
             + "\n".join(differences)
             + "\nuse a new --run-dir, or --force-new to set the stored answers aside and start again"
         )
-    store.set_meta("identities", {**stored, **{role: identity.as_json() for role, identity in current.items()}})
+    if described:
+        store.set_meta("identities", {**stored, **{role: identity.as_json() for role, identity in current.items()}})
 
 
 def open_store(run_dir: Path, force_new: bool, say: Say) -> Store:
@@ -176,17 +188,18 @@ async def evaluate(
             "model": settings.model.identity(),
             **{s: spec.model.identity() for s, spec in judge_specs.items()},
         }
-        check_identities(store, identities, force_new)
+        check_identities(store, identities, force_new, described=False)
         stored = store.count_calls()
         store.set_meta("config", cfg.data)
         say(f"run directory: {run_dir}" + (f" (resuming: {stored} answers stored)" if stored else ""))
         say(f"{len(plan)} samples planned for {', '.join(b.name for b in benchmarks)}; model {settings.model.name}")
         async with contextlib.AsyncExitStack() as stack:
             model = await open_caller(
-                stack, settings.model, run_dir, say, store, settings.concurrency, settings.interval_s
+                stack, settings.model, run_dir, say, store, settings.concurrency, settings.interval_s, settings.policy
             )
             callers = {
-                section: await open_judge(stack, spec, run_dir, say, store) for section, spec in judge_specs.items()
+                section: await open_judge(stack, spec, run_dir, say, store, settings.policy)
+                for section, spec in judge_specs.items()
             }
             check_identities(
                 store,
@@ -220,6 +233,19 @@ def judge_sections(benchmark: Benchmark) -> list[str]:
     return [spec.section for spec in benchmark.judges]
 
 
+async def describe_model(provider: Provider, spec: ModelSpec, role: str, policy: FailurePolicy) -> ModelInfoResponse:
+    """The service's description of the model (part of its identity), retried while it is unavailable."""
+    retry = 0
+    while True:
+        try:
+            return await provider.model_info()
+        except ProviderError as err:
+            if not err.transient or retry >= policy.max_retries:
+                raise ServiceError(f"the {role} ({spec.api}, {spec.name}) cannot be reached: {err}") from None
+        await asyncio.sleep(policy.backoff(retry))
+        retry += 1
+
+
 async def open_caller(
     stack: contextlib.AsyncExitStack,
     spec: ModelSpec,
@@ -228,20 +254,20 @@ async def open_caller(
     store: Store,
     concurrency: int,
     interval_s: float,
+    policy: FailurePolicy,
     role: str = "model",
 ) -> Caller:
     provider = await stack.enter_async_context(open_provider(spec, run_dir, say, role))
-    identity = spec.identity().with_info(await provider.model_info())
+    identity = spec.identity().with_info(await describe_model(provider, spec, role, policy))
     return Caller(RequestQueue(provider, store, concurrency, role=role, interval_s=interval_s), provider, identity)
 
 
 async def open_judge(
-    stack: contextlib.AsyncExitStack, spec: JudgeSpec, run_dir: Path, say: Say, store: Store
+    stack: contextlib.AsyncExitStack, spec: JudgeSpec, run_dir: Path, say: Say, store: Store, policy: FailurePolicy
 ) -> Caller:
     interval = 60.0 / spec.requests_per_minute if spec.requests_per_minute else 0.0
-    return await open_caller(
-        stack, spec.model, run_dir, say, store, spec.parallel, interval, role=f"judge:{spec.section}"
-    )
+    role = f"judge:{spec.section}"
+    return await open_caller(stack, spec.model, run_dir, say, store, spec.parallel, interval, policy, role=role)
 
 
 async def scored_rows(

@@ -2,13 +2,13 @@
 
 Script (JSON or YAML; a file path or the object itself as ``{"script": ...}`` in ``--backend-config``)::
 
-    {"rules": [{"match": "<substring of the last user message>", "reply": "...",
+    {"rules": [{"match": "<substring of the last user or tool message>", "reply": "...",
                 "reasoning": "...", "tool_calls": [{"name": "f", "arguments": {...}}],
                 "delay_s": 0.1, "error_code": "INVALID_ARGUMENT", "error_message": "..."}],
      "default": "echo" | "<fixed text>", "delay_s": 0.0, "fail_first": 0, "request_log": "<path>",
      "start_delay_s": 0.0, "fail_start": "<message>", "down": "<reason>", "max_model_len": 0}
 
-The first rule whose ``match`` occurs in the last user message (or in the raw ``prompt``) answers; otherwise
+The first rule whose ``match`` occurs in the last user or tool message (or in the raw ``prompt``) answers; otherwise
 ``default`` does ("echo" repeats that text). A rule's reply is returned as is, whatever ``params.json_schema`` or
 ``params.tool_choice`` ask for. ``fail_first`` answers the first N requests with UNAVAILABLE (to test client
 retries). ``request_log`` gets one JSON line per request when it ends: request_id, sha256 (of the request's
@@ -231,8 +231,9 @@ def _parse_rule(index: int, raw: Any) -> Rule:
 
 
 def _last_user_text(request: inference_pb2.GenerateRequest) -> str:
+    # A tool result is what the model answers next in a tool-calling loop.
     for message in reversed(request.messages):
-        if message.role == "user":
+        if message.role in ("user", "tool"):
             return message.content
     return ""
 
