@@ -69,6 +69,16 @@ def test_score_command_reproduces_the_run(tmp_path: Path, capsys: pytest.Capture
     capsys.readouterr()
     assert cli.main(["score", str(tmp_path / "run" / "predictions.jsonl"), "--data", str(quickstart_data())]) == 0
     assert json.loads(capsys.readouterr().out) == run_scores
+    # From the run directory, with the service gone: everything is in the store.
+    assert cli.main(["score", str(tmp_path / "run")]) == 0
+    assert json.loads(capsys.readouterr().out) == run_scores
+
+
+def test_score_names_a_bad_predictions_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    predictions = tmp_path / "p.jsonl"
+    predictions.write_text('{"benchmark": "jaster", "task": "jnli", "shots": 0, "id": "0"}\n', encoding="utf-8")
+    assert cli.main(["score", str(predictions), "--data", str(quickstart_data())]) == 2
+    assert f"{predictions}: line 1: missing field(s) output" in capsys.readouterr().err
 
 
 def test_bad_config_exits_2_naming_the_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
