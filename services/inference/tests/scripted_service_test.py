@@ -63,6 +63,18 @@ def test_raw_prompt_matches_rules_and_echoes(server: ServerProcess) -> None:
     assert (echoed.text, echoed.usage.prompt_tokens) == ("<s> raw completion text", 4)
 
 
+def test_a_tool_result_is_answered_like_a_user_turn(server: ServerProcess) -> None:
+    call = types_pb2.ToolCall(id="call_0", name="get_weather", arguments_json='{"city": "Tokyo"}')
+    history = [
+        types_pb2.ChatMessage(role="user", content="weather in Tokyo?"),
+        types_pb2.ChatMessage(role="assistant", tool_calls=[call]),
+        types_pb2.ChatMessage(role="tool", tool_call_id="call_0", content="sunny, 21 C"),
+    ]
+    with inference_stub(server.address) as stub:
+        response = stub.GenerateOne(inference_pb2.GenerateRequest(messages=history))
+    assert (response.text, list(response.tool_calls)) == ("sunny, 21 C", [])
+
+
 def test_count_tokens_counts_words_as_usage_does(server: ServerProcess) -> None:
     messages = [
         types_pb2.ChatMessage(role="system", content="Answer briefly."),
