@@ -56,7 +56,9 @@ def test_every_context_capability_through_the_real_services(tmp_path: Path) -> N
         scripted_service(tmp_path / "judge", probe.JUDGE_SCRIPT) as judge,
     ):
         config = write_config(tmp_path / "probe.yaml", model, judge)
+        probe.BatchLength.batches.clear()
         result = run(config, tmp_path / "run")
+        assert probe.BatchLength.batches == [6]
         # chat: 2 turns; tools: a tool call, then the answer, for each of 3 samples.
         assert len(model.logged_requests()) == 3 * 2 + 3 * 2
         assert len(judge.logged_requests()) == 6
@@ -101,6 +103,9 @@ def test_every_context_capability_through_the_real_services(tmp_path: Path) -> N
         assert (again.stats.sent, again.judge_stats["probe.judge"].sent) == (0, 0)
         assert len(model.logged_requests()) == 12 and len(judge.logged_requests()) == 6
         assert again.scores == result.scores
+        assert probe.BatchLength.batches == [6], "an unchanged batch scorer must not run again on resume"
+        # The judged scorer's results come from the score cache: the judge's queue is not even consulted.
+        assert again.judge_stats["probe.judge"].from_store == 0
 
 
 def test_changed_scorer_rescores_from_the_store_without_asking(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -15,6 +15,7 @@ import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import ClassVar
 
 from nejumi.benchmark import Context, FlatScores, Judge, ScoredRow, score_key
 from nejumi.benchmarks import REGISTRY, BenchmarkEntry
@@ -58,9 +59,8 @@ class BatchLength:
 
     name = "probe_length"
     version = "1"
-
-    def __init__(self) -> None:
-        self.batches: list[int] = []
+    # The size of every batch scored in this process (each run builds a new scorer).
+    batches: ClassVar[list[int]] = []
 
     def score_batch(self, transcripts: Sequence[transcript_pb2.Transcript]) -> list[list[types_pb2.Score]]:
         self.batches.append(len(transcripts))
@@ -75,8 +75,7 @@ class Probe:
         self.generation = benchmark_generation(cfg, NAME)
         self.policy = benchmark_policy(cfg, NAME)
         self.judges = (JudgeSpec.from_config(cfg, JUDGE, "judge-model"),)
-        self.batch = BatchLength()
-        self.scorers = (JudgedRating(), self.batch)
+        self.scorers = (JudgedRating(), BatchLength())
         self.dataset = None
         self.samples = samples
 
