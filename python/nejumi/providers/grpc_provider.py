@@ -78,7 +78,8 @@ class _Stream:
                     continue
                 if result.error_code:
                     code = _CODES_BY_VALUE.get(result.error_code, grpc.StatusCode.UNKNOWN)
-                    future.set_exception(status_error(code, result.error_message))
+                    retry_after_s = result.retry_after_s if result.HasField("retry_after_s") else None
+                    future.set_exception(status_error(code, result.error_message, retry_after_s))
                 else:
                     future.set_result(result.response)
             self._fail_all(status_error(grpc.StatusCode.UNAVAILABLE, "the server closed the stream"))

@@ -172,19 +172,24 @@ def test_grpc_provider_reports_invalid_requests_naming_the_field(scripted_addres
 def test_grpc_provider_carries_the_upstreams_retry_after(upstream_url: str, tmp_path: Path) -> None:
     config = json.dumps({"base_url": upstream_url, "max_retries": 0})
 
-    async def scenario(address: str) -> tuple[ProviderError, inference_pb2.CountTokensResponse]:
+    async def scenario(address: str) -> tuple[ProviderError, ProviderError, inference_pb2.CountTokensResponse]:
         provider = GrpcProvider(address)
         try:
             with pytest.raises(ProviderError) as limited:
                 await provider.count_tokens(inference_pb2.CountTokensRequest(prompt="please rate limit"))
-            return limited.value, await provider.count_tokens(inference_pb2.CountTokensRequest(prompt="a b"))
+            # Generate goes over the stream: the wait travels in the GenerateResult.
+            with pytest.raises(ProviderError) as streamed:
+                await provider.generate("r1", inference_pb2.GenerateRequest(prompt="please rate limit"))
+            counted = await provider.count_tokens(inference_pb2.CountTokensRequest(prompt="a b"))
+            return limited.value, streamed.value, counted
         finally:
             await provider.close()
 
     with _server(["--backend", "openai", "--model", "m", "--backend-config", config], tmp_path) as server:
-        limited, counted = _run(scenario(server.address))
-    assert (limited.transient, limited.code, limited.retry_after_s) == (True, "RESOURCE_EXHAUSTED", 3.0)
-    assert "HTTP 429: Rate limit reached" in str(limited)
+        limited, streamed, counted = _run(scenario(server.address))
+    for error in (limited, streamed):
+        assert (error.transient, error.code, error.retry_after_s) == (True, "RESOURCE_EXHAUSTED", 3.0)
+        assert "HTTP 429: Rate limit reached" in str(error)
     assert (counted.prompt_tokens, counted.max_model_len) == (2, 8192)
 
 

@@ -75,6 +75,8 @@ class InferenceService(inference_pb2_grpc.InferenceServicer):
                 result.response.CopyFrom(await self._generate(request, context.time_remaining()))
             except BackendError as error:
                 result.error_code, result.error_message = error.code.value[0], error.message
+                if error.retry_after_s is not None:
+                    result.retry_after_s = error.retry_after_s
             except Exception as error:  # a bug here must not hang the stream
                 log.exception("request %s failed", request.request_id)
                 result.error_code, result.error_message = grpc.StatusCode.INTERNAL.value[0], repr(error)
