@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -11,6 +14,7 @@ from support.services import quickstart_data, scripted_service, write_grpc_confi
 
 from nejumi import cli
 from nejumi.config import load_config
+from nejumi.datasets import ArtifactFile, ArtifactFiles
 from nejumi.runner import evaluate
 
 # Right answers for some quick-start items, wrong or missing for the others.
@@ -97,3 +101,35 @@ def test_unreachable_service_stops_the_run_with_advice(tmp_path: Path, capsys: p
     assert cli.main([str(config), "--run-dir", str(tmp_path / "run"), "--no-progress"]) == 1
     err = capsys.readouterr().err
     assert "UNAVAILABLE" in err and "re-run the same command to resume" in err
+
+
+class QuickstartArtifact:
+    """The W&B artifact source, faked: serves the quick-start data as the jaster artifact (with its jaster/ folder)."""
+
+    def __init__(self) -> None:
+        self.downloads = 0
+
+    def download(self, artifact_path: str, into: Path) -> ArtifactFiles:
+        assert artifact_path == "llm-leaderboard/nejumi-leaderboard4/jaster:production"
+        self.downloads += 1
+        files = []
+        for source in sorted(p for p in quickstart_data().rglob("*") if p.is_file()):
+            relative = "jaster/" + source.relative_to(quickstart_data()).as_posix()
+            (into / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, into / relative)
+            digest = base64.b64encode(hashlib.md5(source.read_bytes()).digest()).decode()
+            files.append(ArtifactFile(relative, digest, "md5", source.stat().st_size))
+        return ArtifactFiles(version="v1", digest="quickstart", files=tuple(files))
+
+
+def test_the_official_artifact_is_downloaded_once_then_reused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEJUMI_CACHE_DIR", str(tmp_path / "cache"))
+    artifact = QuickstartArtifact()
+    with scripted_service(tmp_path / "service", SCRIPT) as service:
+        config = write_grpc_config(tmp_path / "model.yaml", service.target, nejumi={"wandb": "off"})
+        cfg = load_config(config, overrides={"jaster": {"data_dir": None}})
+        first = asyncio.run(evaluate(cfg, tmp_path / "run", show_progress=False, artifacts=artifact))
+        second = asyncio.run(evaluate(cfg, tmp_path / "run2", show_progress=False, artifacts=artifact))
+    assert artifact.downloads == 1
+    assert first.scores == second.scores
+    assert first.scores["jaster/jcommonsenseqa/0shot/exact_match"] == pytest.approx(2 / 5)

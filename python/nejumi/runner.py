@@ -22,7 +22,7 @@ from tqdm import tqdm
 from nejumi.benchmark import Benchmark, FlatScores, ScoredRow
 from nejumi.benchmarks import REGISTRY, BenchmarkEntry, build_benchmarks
 from nejumi.config import Config
-from nejumi.datasets import WandbArtifactSource, default_cache_dir, resolve_dataset
+from nejumi.datasets import ArtifactSource, WandbArtifactSource, default_cache_dir, resolve_dataset
 from nejumi.flow import Caller, FlowContext, Judges
 from nejumi.model_spec import OPENAI_LIKE, SERVED, JudgeSpec, ModelSpec
 from nejumi.providers.base import Provider, ProviderError
@@ -170,6 +170,7 @@ async def evaluate(
     show_progress: bool = True,
     force_new: bool = False,
     registry: Mapping[str, BenchmarkEntry] = REGISTRY,
+    artifacts: ArtifactSource | None = None,
 ) -> RunResult:
     started = time.monotonic()
     settings = RunSettings.from_config(cfg)
@@ -179,7 +180,8 @@ async def evaluate(
     judge_specs = {spec.section: spec for benchmark in benchmarks for spec in benchmark.judges}
     for benchmark in benchmarks:
         spec = benchmark.dataset
-        benchmark.check(resolve_dataset(spec, default_cache_dir(), WandbArtifactSource(), say) if spec else None)
+        source = artifacts or WandbArtifactSource()
+        benchmark.check(resolve_dataset(spec, default_cache_dir(), source, say) if spec else None)
     plan = [Planned(benchmark, sample, sample_key(sample)) for benchmark in benchmarks for sample in benchmark.plan()]
 
     store = open_store(run_dir, force_new, say)
