@@ -23,7 +23,7 @@ from nejumi.benchmark import Benchmark, FlatScores, ScoredRow
 from nejumi.benchmarks import REGISTRY, BenchmarkEntry, build_benchmarks
 from nejumi.config import Config
 from nejumi.datasets import ArtifactSource, WandbArtifactSource, default_cache_dir, resolve_dataset
-from nejumi.flow import Caller, FlowContext, Judges
+from nejumi.flow import Caller, FlowContext, Judges, describe
 from nejumi.model_spec import OPENAI_LIKE, SERVED, JudgeSpec, ModelSpec
 from nejumi.providers.base import Provider, ProviderError
 from nejumi.providers.grpc_provider import GrpcProvider
@@ -123,6 +123,15 @@ class Planned:
     key: str
 
 
+def check_unique(plan: Sequence[Planned]) -> None:
+    """Two samples with one identity would share a transcript and their answers (a benchmark bug)."""
+    seen: set[str] = set()
+    for planned in plan:
+        if planned.key in seen:
+            raise ValueError(f"{describe(planned.sample)} is planned twice: give its repeats distinct attempt numbers")
+        seen.add(planned.key)
+
+
 @dataclass
 class Finished:
     """What the flows left: each sample's transcript and per-transcript scores, by sample key."""
@@ -178,11 +187,12 @@ async def evaluate(
     if not benchmarks:
         raise cfg.error("run", f"no benchmark is enabled (set run.<name>: true; known: {', '.join(registry)})")
     judge_specs = {spec.section: spec for benchmark in benchmarks for spec in benchmark.judges}
+    source = artifacts or WandbArtifactSource()
     for benchmark in benchmarks:
         spec = benchmark.dataset
-        source = artifacts or WandbArtifactSource()
         benchmark.check(resolve_dataset(spec, default_cache_dir(), source, say) if spec else None)
     plan = [Planned(benchmark, sample, sample_key(sample)) for benchmark in benchmarks for sample in benchmark.plan()]
+    check_unique(plan)
 
     store = open_store(run_dir, force_new, say)
     try:
@@ -217,8 +227,9 @@ async def evaluate(
             with tqdm(total=len(plan), desc="samples", unit="sample", disable=not show_progress) as progress:
                 finished = await run_flows(plan, model, judges, sandbox, store, progress)
             rows = {benchmark.name: await scored_rows(benchmark, plan, finished, store) for benchmark in benchmarks}
-        for error in model.queue.stats.errors:
-            say(f"soft failure: {error}")
+        for queue in (model.queue, *(caller.queue for caller in callers.values())):
+            for error in queue.stats.errors:
+                say(f"soft failure: {error}")
         flat: FlatScores = {}
         for benchmark in benchmarks:
             flat.update(benchmark.summarize(rows.get(benchmark.name, [])))
