@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nejumi.benchmark import Benchmark
-from nejumi.benchmarks import jaster
+from nejumi.benchmarks import arc_agi, jaster
 from nejumi.compat import Compatibility
 from nejumi.config import Config
 from nejumi.predictions import Prediction
@@ -27,6 +27,7 @@ class BenchmarkEntry:
 
 # Upstream's run order (scripts/run_eval.py); only the implemented benchmarks are listed.
 REGISTRY: Mapping[str, BenchmarkEntry] = {
+    arc_agi.NAME: BenchmarkEntry(arc_agi.NAME, arc_agi.ArcAgi.from_config, arc_agi.ArcAgi.for_predictions),
     jaster.NAME: BenchmarkEntry(jaster.NAME, jaster.Jaster.from_config, jaster.Jaster.for_predictions),
 }
 
