@@ -8,21 +8,27 @@ holds M-IFEval's gpt-4o answers with their strict and loose verdicts.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import defaultdict
 from pathlib import Path
 
 import pytest
+import yaml
 from _shared import require_shared_dir
 from golden_data import read_jsonl
+from support.services import scripted_service
 
 from nejumi.benchmarks import REGISTRY, BenchmarkEntry
 from nejumi.benchmarks.m_ifeval import NAME, MIfeval, MIfevalSettings, score_response
 from nejumi.benchmarks.m_ifeval_checks import build_instructions, follows, follows_loose
 from nejumi.compat import Compatibility
+from nejumi.config import load_config
 from nejumi.rescore import rescore_predictions
+from nejumi.runner import evaluate
 from nejumi_proto.v1 import types_pb2
 
+SCORE_KEY = "m_ifeval/m_ifeval/0shot/m_ifeval_score"
 WITH_M_IFEVAL = {**REGISTRY, NAME: BenchmarkEntry(NAME, MIfeval.from_config, MIfeval.for_predictions)}
 
 
@@ -88,3 +94,33 @@ def test_m_ifevals_own_verdicts_on_gpt_4o(shared: Path, kind: str) -> None:
         assert [test(i, result["response"]) for i in instructions] == result["follow_instruction_list"], line["key"]
         checked += 1
     assert checked == 30
+
+
+def test_a_run_through_the_inference_service_reproduces_the_golden_scores(shared: Path, tmp_path: Path) -> None:
+    """The golden answers served by the scripted backend: plan, generation, scoring and tables."""
+    data = shared / "data" / "m_ifeval"
+    outputs = {p["id"]: p["output"] for p in read_jsonl(shared / "golden" / "m_ifeval.predictions.jsonl")}
+    prompts = {str(line["key"]): line["prompt"] for line in read_jsonl(data / "ja_input_data.jsonl")}
+    # The first rule contained in the prompt answers: longer prompts first, so none is taken for another.
+    rules = [{"match": prompts[key], "reply": outputs[key]} for key in sorted(prompts, key=lambda k: -len(prompts[k]))]
+    with scripted_service(tmp_path / "model", {"rules": rules, "default": "unknown prompt"}) as model:
+        config = {
+            "api": "grpc",
+            "inference": {"endpoint": model.target},
+            "model": {"pretrained_model_name_or_path": "org/scripted-model"},
+            "run": {"jaster": False, NAME: True},
+            NAME: {"data_dir": str(data)},
+            "nejumi": {"wandb": "off"},
+        }
+        path = tmp_path / "m_ifeval.yaml"
+        path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+        result = asyncio.run(evaluate(load_config(path), tmp_path / "run", show_progress=False, registry=WITH_M_IFEVAL))
+        requests = model.logged_requests()
+    assert len(requests) == 30
+    expected = json.loads((shared / "golden" / "m_ifeval.expected.json").read_text(encoding="utf-8"))
+    assert {k: result.scores[k] for k in expected} == expected
+    tables = {table.name: table for table in result.tables}
+    assert tables["m_ifeval_leaderboard_table"].rows == [["org__scripted-model", expected[SCORE_KEY]]]
+    output = tables["m_ifeval_output_table"]
+    assert [row[1] for row in output.rows] == [int(key) for key in prompts]
+    assert [row[3] for row in output.rows] == [outputs[key] for key in prompts]
