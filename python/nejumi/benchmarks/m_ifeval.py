@@ -134,12 +134,19 @@ def score_response(sample: types_pb2.Sample, response: str, compatibility: Compa
     return scores
 
 
+# Bump when a change to the checkers changes any verdict: stored scores are re-computed.
+SCORER_VERSION = "1"
+
+
 @dataclass(frozen=True)
 class MIfevalScorer:
     name = "m_ifeval"
-    # Bump when a change to the checkers changes any verdict: stored scores are re-computed.
-    version = "1"
     compatibility: Compatibility = field(default_factory=Compatibility)
+
+    @property
+    def version(self) -> str:
+        # Verdicts differ between the modes, so a re-score in the other mode must not read cached ones.
+        return SCORER_VERSION if self.compatibility.official else f"{SCORER_VERSION}-corrected"
 
     async def score(self, transcript: transcript_pb2.Transcript, judge: Judge) -> list[types_pb2.Score]:
         return score_response(transcript.sample, transcript.output, self.compatibility)
