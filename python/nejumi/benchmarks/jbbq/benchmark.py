@@ -144,7 +144,7 @@ class Jbbq:
             for path in needed:
                 if not path.is_file():
                     raise ConfigError(
-                        str(path), "", "missing: the JBBQ dataset needs test/, dev/ and train/ jbbq.json files"
+                        str(path), "", f"missing: JBBQ reads test/{task}.json (and train/ for few-shot examples)"
                     )
 
     def folder(self) -> Path:
