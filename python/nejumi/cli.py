@@ -3,6 +3,7 @@
     nejumi CONFIG.yaml [--run-dir DIR] [--force-new]  evaluate a model (the default)
     nejumi score RUN_DIR                              re-score a run from its store, no inference
     nejumi score PREDICTIONS.jsonl --data DIR         re-score predictions, no inference
+    nejumi aggregate INPUTS.json                      roll leaderboard tables up to GLP / ALT / TOTAL
 
 Under `bazel run`, relative paths resolve against the directory you ran from.
 """
@@ -34,6 +35,8 @@ examples:
       re-score a run from its store (a changed scorer re-scores; nothing is asked again)
   nejumi score runs/my-model/predictions.jsonl --data /data/jaster
       re-score predictions and print "<benchmark>/<task>/<shots>shot/<metric>": value
+  nejumi aggregate inputs.json
+      roll per-benchmark leaderboard tables up to the leaderboard row (GLP / ALT / TOTAL)
 
 A model config is merged over configs/base_config.yaml exactly as the official
 Nejumi Leaderboard 4 harness does; upstream model configs keep working.
@@ -95,6 +98,40 @@ def score_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def aggregate_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nejumi aggregate",
+        description="Roll per-benchmark leaderboard tables up to the leaderboard row, as the official aggregate "
+        'does, and print "aggregate/<scenario>/<column>": value (NaN as null).',
+    )
+    parser.add_argument(
+        "inputs",
+        help="JSON: {scenario: {run_flags_override: {benchmark: bool}, tables: {table name: [row, ...]}, "
+        "num_few_shots (default 2)}}; flags start from upstream's base_config (every benchmark on)",
+    )
+    parser.add_argument(
+        "--compatibility",
+        choices=MODES,
+        default="official",
+        help="official quirks (AVG_jaster_* includes the jaster AVG column) or corrected",
+    )
+    return parser
+
+
+def run_aggregate(argv: list[str]) -> int:
+    args = aggregate_parser().parse_args(argv)
+    from nejumi.aggregate import aggregate_scenarios
+    from nejumi.datasets import read_json
+
+    path = user_path(args.inputs)
+    document = read_json(path)
+    if not isinstance(document, dict) or not all(isinstance(spec, dict) for spec in document.values()):
+        raise ConfigError(str(path), "", "must map each scenario to {run_flags_override, tables}")
+    scores = aggregate_scenarios(document, Compatibility(args.compatibility))
+    print(json.dumps(scores, ensure_ascii=False, indent=2))
+    return 0
+
+
 def run_eval(argv: list[str]) -> int:
     args = eval_parser().parse_args(argv)
     from nejumi.runner import evaluate, say_stderr
@@ -140,6 +177,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if argv and argv[0] == "score":
             return run_score(argv[1:])
+        if argv and argv[0] == "aggregate":
+            return run_aggregate(argv[1:])
         if argv and argv[0] == "eval":
             argv = argv[1:]
         return run_eval(argv)

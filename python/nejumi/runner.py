@@ -19,6 +19,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from nejumi.aggregate import aggregate
 from nejumi.benchmark import Benchmark, FlatScores, ScoredRow
 from nejumi.benchmarks import REGISTRY, BenchmarkEntry, build_benchmarks
 from nejumi.config import Config
@@ -234,6 +235,17 @@ async def evaluate(
         for benchmark in benchmarks:
             flat.update(benchmark.summarize(rows.get(benchmark.name, [])))
         tables = [t for b in benchmarks for t in b.tables(rows.get(b.name, []), settings.model.name)]
+        if settings.aggregate.enabled:
+            # The leaderboard over whatever ran; categories of benchmarks that did not run stay off.
+            board = aggregate(
+                tables,
+                settings.aggregate.enabled_among([b.name for b in benchmarks]),
+                settings.aggregate.model,
+                settings.aggregate.num_few_shots,
+                settings.compatibility,
+            )
+            tables += board.tables
+            flat.update(board.scores())
         judge_stats = {section: caller.queue.stats for section, caller in callers.items()}
         result = RunResult(run_dir, flat, rows, model.queue.stats, time.monotonic() - started, tables, judge_stats)
         write_sinks(settings, cfg, result, say)

@@ -9,10 +9,12 @@ reported up front, naming its file and key, and never after hours of inference.
 
 from __future__ import annotations
 
+import datetime
 import os
 from dataclasses import dataclass
 from typing import Any
 
+from nejumi.aggregate import BENCHMARKS, ModelInfo, parse_release_date
 from nejumi.compat import Compatibility
 from nejumi.config import Config
 from nejumi.generation import generation_params
@@ -93,6 +95,57 @@ def benchmark_generation(cfg: Config, benchmark: str, max_tokens: int | None = N
     return generation_params(benchmark_generator(cfg, benchmark), max_tokens=max_tokens)
 
 
+def release_date(cfg: Config) -> datetime.datetime | None:
+    """`model.release_date` (MM/DD/YYYY, as upstream parses it).
+
+    Upstream crashes without one; nejumi leaves the column empty.
+    """
+    value = cfg.get("model.release_date")
+    if value is None:
+        return None
+    if isinstance(value, datetime.date):
+        # YAML reads an unquoted ISO date as a date.
+        return datetime.datetime(value.year, value.month, value.day)
+    if not isinstance(value, str):
+        raise cfg.error("model.release_date", f"must be a date MM/DD/YYYY (got {value!r})")
+    try:
+        return parse_release_date(value)
+    except ValueError:
+        raise cfg.error("model.release_date", f"must be a date MM/DD/YYYY (got {value!r})") from None
+
+
+@dataclass(frozen=True)
+class AggregateSettings:
+    """The leaderboard roll-up at the end of a run (aggregate.py)."""
+
+    # `run.aggregate` (upstream's default: on).
+    enabled: bool
+    # `run.<benchmark>` for every benchmark upstream's aggregate knows; off when unset.
+    flags: dict[str, bool]
+    # `num_few_shots`: which few-shot tables (`jaster_<n>shot_...`) the roll-up reads.
+    num_few_shots: int
+    model: ModelInfo
+
+    def enabled_among(self, ran: list[str]) -> list[str]:
+        """The benchmarks that count: switched on and run (a benchmark nejumi lacks never ran)."""
+        return [name for name in BENCHMARKS if self.flags.get(name) and name in ran]
+
+    @classmethod
+    def from_config(cls, cfg: Config) -> AggregateSettings:
+        return cls(
+            enabled=cfg.get_bool("run.aggregate", True),
+            flags={name: cfg.get_bool(f"run.{name}") for name in BENCHMARKS},
+            num_few_shots=cfg.get_int("num_few_shots", 2, minimum=0) or 0,
+            model=ModelInfo(
+                name=cfg.get_str("model.pretrained_model_name_or_path") or "",
+                size_category=cfg.get("model.size_category"),
+                size=cfg.get("model.size"),
+                base_model=cfg.get("model.base_model"),
+                release_date=release_date(cfg),
+            ),
+        )
+
+
 @dataclass(frozen=True)
 class RunSettings:
     model: ModelSpec
@@ -106,6 +159,7 @@ class RunSettings:
     policy: FailurePolicy
     # host:port of a nejumi sandbox service (`nejumi.sandbox`), for code execution.
     sandbox: str | None
+    aggregate: AggregateSettings
 
     @classmethod
     def from_config(cls, cfg: Config) -> RunSettings:
@@ -118,4 +172,5 @@ class RunSettings:
             interval_s=cfg.get_float("inference_interval", 0.0, minimum=0.0) or 0.0,
             policy=failure_policy(cfg),
             sandbox=cfg.get_str("nejumi.sandbox"),
+            aggregate=AggregateSettings.from_config(cfg),
         )

@@ -6,8 +6,10 @@ import html
 from pathlib import Path
 from typing import Any
 
+from nejumi.benchmarks import REGISTRY
 from nejumi.model_spec import ModelSpec
 from nejumi.run_result import RunResult
+from nejumi.sinks.leaderboard_html import leaderboard_section
 from nejumi.sinks.run_files import write_atomic
 from nejumi.tables import Table
 
@@ -23,6 +25,9 @@ pre { white-space: pre-wrap; margin: 0; max-width: 40rem; }
 
 # Output tables can hold thousands of rows; the report shows the first ones.
 MAX_ROWS = 200
+
+# The aggregate's own tables, drawn by the leaderboard section.
+LEADERBOARD_TABLES = ("leaderboard_table", "glp_radar_table", "alt_radar_table", "glp_hierarchy_table")
 
 
 def cell(value: Any) -> str:
@@ -55,9 +60,14 @@ def write_report(result: RunResult, spec: ModelSpec) -> Path:
             f"; judge {section}: {judged.sent} calls sent, {judged.from_store} from the store, "
             f"{judged.failed} failed, {judged.prompt_tokens + judged.completion_tokens} tokens"
         )
-    sections = [f"<h2>Scores</h2>{render_table(scores, limit=len(scores.rows))}"]
+    sections = [
+        leaderboard_section(result.tables, set(result.rows), set(REGISTRY)),
+        f"<h2>Scores</h2>{render_table(scores, limit=len(scores.rows))}",
+    ]
     for table in result.tables:
-        is_output = "output_table" in table.name
+        if table.name in LEADERBOARD_TABLES:
+            continue
+        is_output = "output_table" in table.name or table.name.startswith("subcategory_table_")
         body = render_table(table)
         if is_output:
             sections.append(
