@@ -34,7 +34,9 @@ td.notrun, span.notrun { color: #999; font-style: italic; }
 td.l2 { padding-left: 1.5rem; } td.l3 { padding-left: 3rem; }
 """
 
-RADAR_SIZE = 340
+# Wide enough for a 10-character Japanese label beside the chart.
+RADAR_WIDTH = 520
+RADAR_HEIGHT = 340
 RADIUS = 110
 
 
@@ -80,32 +82,35 @@ def category_rows(row: Mapping[str, Any], ran: Collection[str], implemented: Col
 
 def radar_svg(title: str, points: Sequence[tuple[str, float | None]]) -> str:
     """A radar chart on 0..1; an axis without a value is labelled "not run" and has no vertex."""
-    centre = RADAR_SIZE / 2
+    cx, cy = RADAR_WIDTH / 2, RADAR_HEIGHT / 2
     count = len(points)
 
     def at(index: int, fraction: float) -> tuple[float, float]:
         angle = -math.pi / 2 + 2 * math.pi * index / count
-        return centre + fraction * RADIUS * math.cos(angle), centre + fraction * RADIUS * math.sin(angle)
+        return cx + fraction * RADIUS * math.cos(angle), cy + fraction * RADIUS * math.sin(angle)
 
     def path(fractions: Sequence[tuple[int, float]]) -> str:
         return " ".join(f"{x:.1f},{y:.1f}" for x, y in (at(i, f) for i, f in fractions))
 
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{RADAR_SIZE}" height="{RADAR_SIZE}" '
-        f'viewBox="0 0 {RADAR_SIZE} {RADAR_SIZE}" role="img" aria-label="{html.escape(title)}">',
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{RADAR_WIDTH}" height="{RADAR_HEIGHT}" '
+        f'viewBox="0 0 {RADAR_WIDTH} {RADAR_HEIGHT}" role="img" aria-label="{html.escape(title)}">',
         f"<title>{html.escape(title)}</title>",
     ]
     for ring in (0.2, 0.4, 0.6, 0.8, 1.0):
         parts.append(f'<polygon points="{path([(i, ring) for i in range(count)])}" fill="none" stroke="#ddd"/>')
     for index, (label, value) in enumerate(points):
         x, y = at(index, 1.0)
-        lx, ly = at(index, 1.22)
-        anchor = "middle" if abs(lx - centre) < 5 else ("start" if lx > centre else "end")
+        lx, ly = at(index, 1.15)
+        anchor = "middle" if abs(lx - cx) < 5 else ("start" if lx > cx else "end")
+        # Labels above the centre grow upwards, so neither line runs into the chart.
+        ly -= 12 if ly < cy - 5 else 0
         shown = score_text(value) if value is not None else "not run"
-        parts.append(f'<line x1="{centre}" y1="{centre}" x2="{x:.1f}" y2="{y:.1f}" stroke="#ccc"/>')
+        parts.append(f'<line x1="{cx}" y1="{cy}" x2="{x:.1f}" y2="{y:.1f}" stroke="#ccc"/>')
         parts.append(
             f'<text x="{lx:.1f}" y="{ly:.1f}" font-size="11" text-anchor="{anchor}" '
-            f'fill="{"#222" if value is not None else "#999"}">{html.escape(label)} ({shown})</text>'
+            f'fill="{"#222" if value is not None else "#999"}">{html.escape(label)}'
+            f'<tspan x="{lx:.1f}" dy="13">{shown}</tspan></text>'
         )
     present = [(i, min(max(v, 0.0), 1.0)) for i, (_, v) in enumerate(points) if v is not None]
     if len(present) >= 3:

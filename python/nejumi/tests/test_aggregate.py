@@ -333,7 +333,7 @@ def test_report_section_for_a_full_run() -> None:
 
 def test_radar_marks_a_missing_axis_instead_of_drawing_zero() -> None:
     svg = radar_svg("GLP", [("a", 0.5), ("b", None), ("c", 0.75), ("d", 1.0)])
-    assert "b (not run)" in svg
+    assert ">b<tspan" in svg and ">not run</tspan>" in svg
     assert svg.count("<circle") == 3
 
 
