@@ -148,7 +148,11 @@ class Row:
         return number(self.values[column])
 
     def get(self, column: str, default: Any = NAN) -> Any:
-        return number(self.values[column]) if column in self.values else default
+        """A component for a subcategory table: a number, or a text cell as it is."""
+        if column not in self.values:
+            return default
+        value = self.values[column]
+        return value if isinstance(value, str) else number(value)
 
 
 def number(value: Any) -> float:
@@ -337,7 +341,7 @@ def shots_of(inputs: Inputs, tasks: Sequence[str]) -> dict[str, float]:
     return out
 
 
-def glp_scores(board: dict[str, Any], inputs: Inputs, flags: Flags, sub: Subtables) -> None:
+def glp_scores(board: dict[str, Any], inputs: Inputs, sub: Subtables) -> None:
     """Upstream's calculate_glp_scores (level 3, then 2, then 1)."""
     mt = inputs.mtbench
     opt = inputs.optional
@@ -499,7 +503,7 @@ def glp_scores(board: dict[str, Any], inputs: Inputs, flags: Flags, sub: Subtabl
     board[GLP_AVG] = plain_mean(board[c] for c in GLP_LEVEL2)
 
 
-def alt_scores(board: dict[str, Any], inputs: Inputs, flags: Flags, sub: Subtables) -> None:
+def alt_scores(board: dict[str, Any], inputs: Inputs, sub: Subtables) -> None:
     """Upstream's calculate_alt_scores."""
     opt = inputs.optional
     control: list[float] = []
@@ -615,9 +619,9 @@ def aggregate(
     }
     sub = Subtables(model.name)
     if flags.glp:
-        glp_scores(board, inputs, flags, sub)
+        glp_scores(board, inputs, sub)
     if flags.alt:
-        alt_scores(board, inputs, flags, sub)
+        alt_scores(board, inputs, sub)
     if flags.glp and flags.alt:
         board[TOTAL] = total_score(board)
     fewshot_average = f"AVG_jaster_{shots}shots"
