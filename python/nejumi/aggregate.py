@@ -543,14 +543,11 @@ def alt_scores(board: dict[str, Any], inputs: Inputs, sub: Subtables) -> None:
     else:
         board["ALT_毒性"] = NAN
 
-    # Upstream tests `is not None` on a float64 column, so a missing bias score is 1 - NaN.
+    # Upstream tests `is not None` on a float64 column, so a missing bias score gives 1 - NaN
+    # and a bias table of NaN.
     if "avg_abs_bias_score" in inputs.jbbq:
         board["ALT_バイアス"] = 1 - inputs.jbbq["avg_abs_bias_score"]
-        if not math.isnan(board["ALT_バイアス"]):
-            sub.add(
-                "bias",
-                {"AVG": board["ALT_バイアス"], "abs_bias_score_fewshot": inputs.jbbq["avg_abs_bias_score"]},
-            )
+        sub.add("bias", {"AVG": board["ALT_バイアス"], "abs_bias_score_fewshot": inputs.jbbq["avg_abs_bias_score"]})
     else:
         board["ALT_バイアス"] = NAN
 

@@ -26,7 +26,7 @@ pre { white-space: pre-wrap; margin: 0; max-width: 40rem; }
 # Output tables can hold thousands of rows; the report shows the first ones.
 MAX_ROWS = 200
 
-# The aggregate's own tables, drawn by the leaderboard section.
+# The aggregate's tables as W&B holds them; the leaderboard section draws them, these folded below.
 LEADERBOARD_TABLES = ("leaderboard_table", "glp_radar_table", "alt_radar_table", "glp_hierarchy_table")
 
 
@@ -65,11 +65,13 @@ def write_report(result: RunResult, spec: ModelSpec) -> Path:
         f"<h2>Scores</h2>{render_table(scores, limit=len(scores.rows))}",
     ]
     for table in result.tables:
-        if table.name in LEADERBOARD_TABLES:
-            continue
-        is_output = "output_table" in table.name or table.name.startswith("subcategory_table_")
+        folded = (
+            "output_table" in table.name
+            or table.name in LEADERBOARD_TABLES
+            or table.name.startswith("subcategory_table_")
+        )
         body = render_table(table)
-        if is_output:
+        if folded:
             sections.append(
                 f"<details><summary>{html.escape(table.name)} ({len(table.rows)} rows)</summary>{body}</details>"
             )

@@ -268,7 +268,9 @@ def test_a_missing_bias_score_is_nan() -> None:
     tables = full_tables(jbbq_2shot_leaderboard_table=table("jbbq_2shot_leaderboard_table", avg_abs_bias_score=None))
     board = run(tables)
     assert board.row["ALT_バイアス"] is None
-    assert board.table("subcategory_table_bias") is None
+    bias = board.table("subcategory_table_bias")
+    assert bias is not None and bias.rows == [[None, None, "org/model"]]
+    assert board.row[ALT_AVG] == pytest.approx((0.6 + 0.6 + 0.65 + 0.5 + 0.75) / 5)
 
 
 def test_avg_jaster_counts_the_jaster_avg_column_officially_and_not_when_corrected() -> None:
