@@ -23,8 +23,11 @@ from nejumi.predictions import Prediction, read_predictions
 from nejumi.providers.base import ProviderError
 from nejumi.request_key import ModelIdentity
 from nejumi.request_queue import RequestQueue
+from nejumi.runner import add_leaderboard
 from nejumi.scoring import score_batches, score_one
+from nejumi.settings import RunSettings
 from nejumi.store import Store
+from nejumi.tables import Table
 from nejumi_proto.v1 import inference_pb2, transcript_pb2, types_pb2
 
 Say = Callable[[str], None]
@@ -87,20 +90,25 @@ def rescore_run(run_dir: Path, say: Say, registry: Mapping[str, BenchmarkEntry] 
         if not isinstance(data, dict):
             raise ConfigError(str(path), "meta.config", "the run's config is not stored")
         cfg = Config(data=data, model_file=run_dir / "config.yaml")
-        compat = Compatibility.from_config(cfg)
+        settings = RunSettings.from_config(cfg)
         by_benchmark: dict[str, list[tuple[str, transcript_pb2.Transcript]]] = defaultdict(list)
         for key, transcript in store.transcripts():
             by_benchmark[transcript.sample.benchmark].append((key, transcript))
         judges = stored_judges(store)
         scores: FlatScores = {}
+        tables: list[Table] = []
+        benchmarks = []
         for name, keyed in by_benchmark.items():
             entry = registry.get(name)
             if entry is None:
                 say(f"{name}: no such benchmark in this nejumi; its {len(keyed)} transcripts are ignored")
                 continue
-            benchmark = entry.from_config(cfg, compat, say)
+            benchmark = entry.from_config(cfg, settings.compatibility, say)
             rows = asyncio.run(score_transcripts(benchmark, keyed, store, judges))
             scores.update(benchmark.summarize(rows))
+            tables += benchmark.tables(rows, settings.model.name)
+            benchmarks.append(benchmark)
+        add_leaderboard(settings, benchmarks, tables, scores)
         return scores
     finally:
         store.close()

@@ -37,6 +37,7 @@ from nejumi.service_process import ServiceError, inference_service
 from nejumi.settings import RunSettings
 from nejumi.sinks import write_sinks
 from nejumi.store import ResumeRefused, Store
+from nejumi.tables import Table
 from nejumi_proto.v1 import transcript_pb2, types_pb2
 from nejumi_proto.v1.inference_pb2 import ModelInfoResponse
 
@@ -235,23 +236,30 @@ async def evaluate(
         for benchmark in benchmarks:
             flat.update(benchmark.summarize(rows.get(benchmark.name, [])))
         tables = [t for b in benchmarks for t in b.tables(rows.get(b.name, []), settings.model.name)]
-        if settings.aggregate.enabled:
-            # The leaderboard over whatever ran; categories of benchmarks that did not run stay off.
-            board = aggregate(
-                tables,
-                settings.aggregate.enabled_among([b.name for b in benchmarks]),
-                settings.aggregate.model,
-                settings.aggregate.num_few_shots,
-                settings.compatibility,
-            )
-            tables += board.tables
-            flat.update(board.scores())
+        add_leaderboard(settings, benchmarks, tables, flat)
         judge_stats = {section: caller.queue.stats for section, caller in callers.items()}
         result = RunResult(run_dir, flat, rows, model.queue.stats, time.monotonic() - started, tables, judge_stats)
         write_sinks(settings, cfg, result, say)
         return result
     finally:
         store.close()
+
+
+def add_leaderboard(
+    settings: RunSettings, benchmarks: Sequence[Benchmark], tables: list[Table], flat: FlatScores
+) -> None:
+    """The leaderboard over whatever ran; categories of benchmarks that did not run stay off."""
+    if not settings.aggregate.enabled:
+        return
+    board = aggregate(
+        tables,
+        settings.aggregate.enabled_among([b.name for b in benchmarks]),
+        settings.aggregate.model,
+        settings.aggregate.num_few_shots,
+        settings.compatibility,
+    )
+    tables += board.tables
+    flat.update(board.scores())
 
 
 def judge_sections(benchmark: Benchmark) -> list[str]:
