@@ -12,9 +12,9 @@ from __future__ import annotations
 import asyncio
 import json
 import struct
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from support.services import scripted_service, write_grpc_config
@@ -51,14 +51,14 @@ class StandIn:
 
     scorers = ()
     judges = ()
-    dataset = None
+    datasets: ClassVar[dict[str, object]] = {}
 
     def __init__(self, name: str, cfg: Config) -> None:
         self.name = name
         self.generation = benchmark_generation(cfg, name)
         self.policy = benchmark_policy(cfg, name)
 
-    def check(self, data_dir: Path | None) -> None:
+    def check(self, folders: Mapping[str, Path]) -> None:
         return None
 
     def plan(self) -> list[types_pb2.Sample]:

@@ -10,7 +10,7 @@ runner does (runner.py), and records everything the flow did in the transcript.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -139,12 +139,12 @@ class Benchmark(Protocol):
     # The judges' config sections (e.g. "mtbench.judge") the flow or scorers ask.
     judges: tuple[str, ...]
     scorers: tuple[Scorer | BatchScorer, ...]
-    # Where the dataset comes from (a local folder or the official W&B artifact); the
-    # runner resolves it, so the benchmark never downloads anything itself.
-    dataset: DatasetSpec | None
+    # Where each of its datasets comes from (a local folder or an official W&B
+    # artifact), by name; the runner resolves them, so the benchmark never downloads.
+    datasets: Mapping[str, DatasetSpec]
 
-    def check(self, data_dir: Path | None) -> None:
-        """Takes the resolved dataset folder and validates it before the first request."""
+    def check(self, folders: Mapping[str, Path]) -> None:
+        """Takes the resolved dataset folders (same names) and validates them before the first request."""
         ...
 
     def plan(self) -> list[types_pb2.Sample]:

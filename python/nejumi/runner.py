@@ -191,8 +191,8 @@ async def evaluate(
     judge_specs = {spec.section: spec for benchmark in benchmarks for spec in benchmark.judges}
     source = artifacts or WandbArtifactSource()
     for benchmark in benchmarks:
-        spec = benchmark.dataset
-        benchmark.check(resolve_dataset(spec, default_cache_dir(), source, say) if spec else None)
+        specs = benchmark.datasets.items()
+        benchmark.check({name: resolve_dataset(spec, default_cache_dir(), source, say) for name, spec in specs})
     plan = [Planned(benchmark, sample, sample_key(sample)) for benchmark in benchmarks for sample in benchmark.plan()]
     check_unique(plan)
 

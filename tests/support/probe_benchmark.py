@@ -13,7 +13,7 @@ import asyncio
 import json
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import ClassVar
 
@@ -21,6 +21,7 @@ from nejumi.benchmark import Context, FlatScores, Judge, ScoredRow, score_key
 from nejumi.benchmarks import REGISTRY, BenchmarkEntry
 from nejumi.compat import Compatibility
 from nejumi.config import Config, load_config
+from nejumi.datasets import DatasetSpec
 from nejumi.model_spec import JudgeSpec
 from nejumi.settings import benchmark_generation, benchmark_policy
 from nejumi.tables import Table
@@ -76,10 +77,10 @@ class Probe:
         self.policy = benchmark_policy(cfg, NAME)
         self.judges = (JudgeSpec.from_config(cfg, JUDGE, "judge-model"),)
         self.scorers = (JudgedRating(), BatchLength())
-        self.dataset = None
+        self.datasets: dict[str, DatasetSpec] = {}
         self.samples = samples
 
-    def check(self, data_dir: Path | None) -> None:
+    def check(self, folders: Mapping[str, Path]) -> None:
         return None
 
     def plan(self) -> list[types_pb2.Sample]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,11 @@ NAME = "arc_agi"
 # Upstream's order: version 1 is evaluated, then version 2; each is one W&B artifact.
 VERSIONS = ("arc-agi-1", "arc-agi-2")
 ARTIFACT_KEYS = {"arc-agi-1": "arc_agi_1_artifacts_path", "arc-agi-2": "arc_agi_2_artifacts_path"}
+# Upstream's base config: one W&B artifact per version, each holding evaluation/<task_id>.json.
+ARTIFACTS = {
+    "arc-agi-1": "llm-leaderboard/nejumi-leaderboard4/arc-agi-1_public-eval_50:production",
+    "arc-agi-2": "llm-leaderboard/nejumi-leaderboard4/arc-agi-2_public-eval_50:production",
+}
 MAX_OUTPUT_TOKENS = 4096
 NUM_ATTEMPTS = 2
 # testmode: the first task files, and only the first test input of each.
@@ -128,30 +133,38 @@ class ArcSettings:
     generator: dict[str, Any] = field(default_factory=dict)
     compatibility: Compatibility = field(default_factory=Compatibility)
     policy: FailurePolicy = field(default_factory=lambda: FailurePolicy(mode="soft"))
-    dataset: DatasetSpec | None = None
-    # The artifacts the config names and the file to blame, for the message when no
-    # local folder is set.
-    artifacts: dict[str, str | None] = field(default_factory=dict)
-    config_file: str = "config"
+    # The local folder holding both versions (`arc_agi.data_dir`), or else one official
+    # artifact per version (`arc_agi.arc_agi_<n>_artifacts_path`).
+    datasets: dict[str, DatasetSpec] = field(default_factory=dict)
 
     @classmethod
     def from_config(cls, cfg: Config, compatibility: Compatibility) -> ArcSettings:
         data_dir = cfg.get_path(f"{NAME}.data_dir")
-        dataset = None
         if data_dir is not None:
-            dataset = DatasetSpec(
-                benchmark=NAME,
-                data_dir=data_dir,
-                artifact_path=None,
-                required=tuple(f"{version}/evaluation" for version in VERSIONS),
-                subdir=NAME,
-                config_file=cfg.source_of(f"{NAME}.data_dir"),
-            )
+            datasets = {
+                NAME: DatasetSpec(
+                    benchmark=NAME,
+                    data_dir=data_dir,
+                    artifact_path=None,
+                    required=tuple(f"{version}/evaluation" for version in VERSIONS),
+                    subdir=NAME,
+                    config_file=cfg.source_of(f"{NAME}.data_dir"),
+                )
+            }
+        else:
+            datasets = {}
+            for version, key in ARTIFACT_KEYS.items():
+                datasets[version] = DatasetSpec(
+                    benchmark=NAME,
+                    data_dir=None,
+                    artifact_path=cfg.get_str(f"{NAME}.{key}", ARTIFACTS[version]),
+                    required=("evaluation",),
+                    artifact_key=key,
+                    config_file=cfg.source_of(f"{NAME}.{key}"),
+                )
         return cls(
             data_dir=None,
-            dataset=dataset,
-            artifacts={v: cfg.get_str(f"{NAME}.{key}") for v, key in ARTIFACT_KEYS.items()},
-            config_file=cfg.source_of(f"{NAME}.data_dir"),
+            datasets=datasets,
             max_output_tokens=cfg.get_int(f"{NAME}.max_output_tokens", MAX_OUTPUT_TOKENS, minimum=1)
             or MAX_OUTPUT_TOKENS,
             num_attempts=cfg.get_int(f"{NAME}.num_attempts", NUM_ATTEMPTS, minimum=1) or NUM_ATTEMPTS,
@@ -210,8 +223,9 @@ class ArcAgi:
 
     def __init__(self, settings: ArcSettings) -> None:
         self.settings = settings
-        self.dataset = settings.dataset
-        self.data_dir = settings.data_dir
+        self.datasets = settings.datasets
+        # Each version's folder (the one holding evaluation/), once known.
+        self.folders = {v: settings.data_dir / v for v in VERSIONS} if settings.data_dir else {}
         self.generation = generation_params(settings.generator, max_tokens=settings.max_output_tokens)
         self.policy = settings.policy
         self.scorers = (ArcScorer(settings.compatibility),)
@@ -230,34 +244,28 @@ class ArcAgi:
     ) -> ArcAgi:
         return cls(ArcSettings.for_predictions(data_dir, compatibility, predictions, warn))
 
-    def check(self, data_dir: Path | None) -> None:
-        """Takes the resolved dataset folder; `plan` then reads and checks every task file."""
-        if data_dir is not None:
-            self.data_dir = resolve_data_dir(data_dir)
-        if self.data_dir is None:
-            named = ", ".join(f"{NAME}.{ARTIFACT_KEYS[v]}: {a}" for v, a in self.settings.artifacts.items() if a)
-            raise ConfigError(
-                self.settings.config_file,
-                f"{NAME}.data_dir",
-                "is not set: point it at a folder holding arc-agi-1/evaluation/ and arc-agi-2/evaluation/ "
-                "(nejumi does not download the two ARC-AGI artifacts yet"
-                + (f"; the config names {named}" if named else "")
-                + ")",
-            )
+    def check(self, folders: Mapping[str, Path]) -> None:
+        """Takes the resolved folders (both versions in one, or one per version); `plan` reads the tasks."""
+        if NAME in folders:
+            both = resolve_data_dir(folders[NAME])
+            self.folders = {version: both / version for version in VERSIONS}
+        else:
+            self.folders.update({version: folders[version] for version in VERSIONS if version in folders})
         for version in VERSIONS:
-            if not (self.data_dir / version / "evaluation").is_dir():
+            folder = self.folders.get(version)
+            if folder is None or not (folder / "evaluation").is_dir():
                 raise ConfigError(
-                    str(self.data_dir / version / "evaluation"),
+                    str(folder / "evaluation" if folder else version),
                     f"{NAME}.data_dir",
                     "missing: the ARC-AGI folder holds arc-agi-1/evaluation/ and arc-agi-2/evaluation/",
                 )
 
     def plan(self) -> list[types_pb2.Sample]:
-        if self.data_dir is None:
-            raise RuntimeError("arc_agi: the dataset folder is not resolved yet (the runner calls check first)")
+        if set(self.folders) != set(VERSIONS):
+            raise RuntimeError("arc_agi: the dataset folders are not resolved yet (the runner calls check first)")
         samples = []
         for version in VERSIONS:
-            files = task_files(self.data_dir / version)
+            files = task_files(self.folders[version])
             if self.settings.testmode:
                 files = files[:TESTMODE_TASKS]
             for path in files:

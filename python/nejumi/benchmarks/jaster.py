@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -255,7 +255,7 @@ class Jaster:
 
     def __init__(self, settings: JasterSettings, warn: Callable[[str], None] = lambda _: None) -> None:
         self.settings = settings
-        self.dataset = settings.dataset
+        self.datasets = {NAME: settings.dataset} if settings.dataset else {}
         self.data_dir = settings.data_dir
         self.generation = generation_params(settings.generator)
         self.policy = settings.policy
@@ -275,10 +275,10 @@ class Jaster:
     ) -> Jaster:
         return cls(JasterSettings.for_predictions(data_dir, compatibility, predictions, warn), warn)
 
-    def check(self, data_dir: Path | None) -> None:
+    def check(self, folders: Mapping[str, Path]) -> None:
         """Takes the resolved dataset folder; `plan` then reads and checks every task file."""
-        if data_dir is not None:
-            self.data_dir = resolve_data_dir(data_dir)
+        if NAME in folders:
+            self.data_dir = resolve_data_dir(folders[NAME])
         if self.data_dir is None or not (self.data_dir / "test").is_dir():
             raise ConfigError(
                 str(self.data_dir),

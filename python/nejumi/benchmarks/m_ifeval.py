@@ -11,7 +11,7 @@ the loose accuracies upstream does not report are kept beside it.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -170,7 +170,7 @@ class MIfeval:
 
     def __init__(self, settings: MIfevalSettings, warn: Callable[[str], None] = lambda _: None) -> None:
         self.settings = settings
-        self.dataset = settings.dataset
+        self.datasets = {NAME: settings.dataset} if settings.dataset else {}
         self.data_dir = settings.data_dir
         self.generation = generation_params(settings.generator, max_tokens=settings.max_tokens)
         self.policy = settings.policy
@@ -191,10 +191,10 @@ class MIfeval:
     ) -> MIfeval:
         return cls(MIfevalSettings(data_dir=resolve_data_dir(data_dir), compatibility=compatibility), warn)
 
-    def check(self, data_dir: Path | None) -> None:
+    def check(self, folders: Mapping[str, Path]) -> None:
         """Takes the resolved dataset folder; `plan` then reads and checks every line."""
-        if data_dir is not None:
-            self.data_dir = resolve_data_dir(data_dir)
+        if NAME in folders:
+            self.data_dir = resolve_data_dir(folders[NAME])
         if self.data_dir is None or not (self.data_dir / self.settings.data_file).is_file():
             raise ConfigError(
                 str(self.data_dir),

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from nejumi.benchmark import ScoredRow
-from nejumi.benchmarks.arc_agi import ArcAgi, ArcScorer, ArcSettings, grade
+from nejumi.benchmarks.arc_agi import ARTIFACTS, ArcAgi, ArcScorer, ArcSettings, grade
 from nejumi.benchmarks.arc_agi_answer import backscan_grid, format_tile
 from nejumi.compat import Compatibility
 from nejumi.config import Config, ConfigError
@@ -124,7 +124,7 @@ def test_num_attempts_and_testmode(tmp_path: Path) -> None:
     assert v1 == [(f"t{i}", a) for i in range(5) for a in range(3)]
     cfg = Config(data={"testmode": True, "arc_agi": {"num_attempts": 3, "data_dir": str(tmp_path)}})
     arc = ArcAgi.from_config(cfg, Compatibility(), print)
-    arc.check(tmp_path)
+    arc.check({"arc_agi": tmp_path})
     assert [(s.id, s.attempt) for s in arc.plan()] == [(s.id, s.attempt) for s in plan]
 
 
@@ -154,30 +154,47 @@ def test_config_errors_name_the_key(section: dict[str, Any], key: str) -> None:
     assert err.value.key == key and err.value.source == "model.yaml"
 
 
-def test_without_a_local_folder_check_names_the_keys() -> None:
-    cfg = config(arc_agi_1_artifacts_path="e/p/arc-agi-1_public-eval_50:production")
+def test_without_a_local_folder_each_version_is_its_artifact() -> None:
+    cfg = config(
+        arc_agi_1_artifacts_path="e/p/arc-agi-1_public-eval_50:production",
+        arc_agi_2_artifacts_path="e/p/arc-agi-2_public-eval_50:production",
+    )
     arc = ArcAgi.from_config(cfg, Compatibility(), print)
-    assert arc.dataset is None
+    assert {v: (s.artifact_path, s.required) for v, s in arc.datasets.items()} == {
+        "arc-agi-1": ("e/p/arc-agi-1_public-eval_50:production", ("evaluation",)),
+        "arc-agi-2": ("e/p/arc-agi-2_public-eval_50:production", ("evaluation",)),
+    }
     with pytest.raises(ConfigError) as err:
-        arc.check(None)
+        arc.check({})
     assert err.value.key == "arc_agi.data_dir"
-    assert "arc_agi.arc_agi_1_artifacts_path: e/p/arc-agi-1_public-eval_50:production" in str(err.value)
+
+
+def test_the_two_artifacts_folders_are_planned(tmp_path: Path) -> None:
+    write_data(tmp_path)
+    cfg = config(arc_agi_1_artifacts_path="e/p/a:v", arc_agi_2_artifacts_path="e/p/b:v")
+    arc = ArcAgi.from_config(cfg, Compatibility(), print)
+    arc.check({version: tmp_path / version for version in ("arc-agi-1", "arc-agi-2")})
+    assert len(arc.plan()) == 8
+
+
+def test_the_official_artifacts_are_the_default() -> None:
+    arc = ArcAgi.from_config(config(), Compatibility(), print)
+    assert {v: s.artifact_path for v, s in arc.datasets.items()} == ARTIFACTS
 
 
 def test_the_local_folder_is_the_dataset(tmp_path: Path) -> None:
     write_data(tmp_path / "arc_agi")
     arc = ArcAgi.from_config(config(data_dir=str(tmp_path)), Compatibility(), print)
-    assert arc.dataset is not None
-    assert arc.dataset.required == ("arc-agi-1/evaluation", "arc-agi-2/evaluation")
+    assert arc.datasets["arc_agi"].required == ("arc-agi-1/evaluation", "arc-agi-2/evaluation")
     # The folder holding arc_agi/ is accepted, like the one holding the two versions.
-    arc.check(tmp_path)
+    arc.check({"arc_agi": tmp_path})
     assert len(arc.plan()) == 8
 
 
 def test_a_missing_version_folder_is_named(tmp_path: Path) -> None:
     write_data(tmp_path, {"arc-agi-1": TASKS["arc-agi-1"]})
     with pytest.raises(ConfigError) as err:
-        benchmark(tmp_path).check(tmp_path)
+        benchmark(tmp_path).check({"arc_agi": tmp_path})
     assert err.value.source == str(tmp_path / "arc-agi-2" / "evaluation")
     (tmp_path / "arc-agi-2" / "evaluation").mkdir(parents=True)
     with pytest.raises(ConfigError, match="holds no ARC task files") as err:

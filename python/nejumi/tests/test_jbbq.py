@@ -117,12 +117,12 @@ def test_bad_files_are_named_with_the_key(tmp_path: Path) -> None:
 def test_check_accepts_the_artifact_folder_and_names_a_missing_file(tmp_path: Path) -> None:
     write_dataset(tmp_path / "jbbq")
     benchmark = Jbbq(settings(None))
-    benchmark.check(tmp_path)
+    benchmark.check({"jbbq": tmp_path})
     assert benchmark.data_dir == tmp_path / "jbbq"
     assert len(benchmark.plan()) == 120
     (tmp_path / "jbbq" / "train" / "jbbq.json").unlink()
     with pytest.raises(ConfigError, match=r"train/jbbq.json: missing"):
-        benchmark.check(tmp_path)
+        benchmark.check({"jbbq": tmp_path})
 
 
 @pytest.mark.parametrize(
@@ -250,8 +250,8 @@ def test_settings_from_config_default_to_upstream(tmp_path: Path) -> None:
     cfg = Config(data={"num_few_shots": 2, "generator": {"temperature": 0.1, "top_p": 1.0, "max_tokens": 128}})
     jbbq = Jbbq.from_config(cfg, Compatibility(), print)
     assert jbbq.generation.max_tokens == 10 and jbbq.generation.temperature == pytest.approx(0.1)
-    assert jbbq.dataset is not None
-    assert (jbbq.dataset.artifact_path, jbbq.dataset.subdir, jbbq.dataset.data_dir) == (ARTIFACT_PATH, "jbbq", None)
+    spec = jbbq.datasets["jbbq"]
+    assert (spec.artifact_path, spec.subdir, spec.data_dir) == (ARTIFACT_PATH, "jbbq", None)
     assert jbbq.settings.samples == {"test": 20, "dev": 4}
     custom = Config(
         data={
@@ -262,7 +262,7 @@ def test_settings_from_config_default_to_upstream(tmp_path: Path) -> None:
     )
     jbbq = Jbbq.from_config(custom, Compatibility(), print)
     assert jbbq.generation.max_tokens == 64 and jbbq.generation.temperature == pytest.approx(0.6)
-    assert jbbq.dataset is not None and jbbq.dataset.data_dir == tmp_path
+    assert jbbq.datasets["jbbq"].data_dir == tmp_path
     assert jbbq.settings.samples == {"test": 1, "dev": 1} and jbbq.settings.num_few_shots == 0
 
 

@@ -304,7 +304,7 @@ def config(tmp_path: Path, **m_ifeval: Any) -> Config:
 def planned(tmp_path: Path, cfg: Config | None = None) -> MIfeval:
     write_data(tmp_path)
     bench = MIfeval.from_config(cfg or config(tmp_path), Compatibility(), print)
-    bench.check(tmp_path)
+    bench.check({"m_ifeval": tmp_path})
     return bench
 
 
@@ -334,7 +334,7 @@ def test_testmode_plans_the_first_five(tmp_path: Path) -> None:
     write_data(tmp_path, lines)
     cfg = Config(data={"testmode": True, "m_ifeval": {"data_dir": str(tmp_path)}})
     bench = MIfeval.from_config(cfg, Compatibility(), print)
-    bench.check(tmp_path)
+    bench.check({"m_ifeval": tmp_path})
     assert [s.id for s in bench.plan()] == ["0", "1", "2", "3", "4"]
 
 
@@ -359,7 +359,7 @@ def test_bad_lines_are_named(tmp_path: Path, line: dict[str, Any], where: str, m
 def test_a_missing_file_is_reported_before_planning(tmp_path: Path) -> None:
     bench = MIfeval(MIfevalSettings(data_dir=tmp_path))
     with pytest.raises(ConfigError, match=r"ja_input_data\.jsonl"):
-        bench.check(None)
+        bench.check({})
 
 
 def test_a_repeated_prompt_is_reported(tmp_path: Path) -> None:

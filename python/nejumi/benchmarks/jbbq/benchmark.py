@@ -10,7 +10,7 @@ Nothing in JBBQ's numbers comes from a quirk, so `nejumi.compatibility` changes 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -119,7 +119,7 @@ class Jbbq:
 
     def __init__(self, settings: JbbqSettings, warn: Warn = lambda _: None) -> None:
         self.settings = settings
-        self.dataset = settings.dataset
+        self.datasets = {NAME: settings.dataset} if settings.dataset else {}
         self.data_dir = settings.data_dir
         self.generation = generation_params(settings.generator)
         self.policy = settings.policy
@@ -135,10 +135,10 @@ class Jbbq:
     ) -> Jbbq:
         return cls(JbbqSettings.for_predictions(data_dir, predictions), warn)
 
-    def check(self, data_dir: Path | None) -> None:
+    def check(self, folders: Mapping[str, Path]) -> None:
         """Takes the resolved dataset folder; `plan` then reads and checks every file."""
-        if data_dir is not None:
-            self.data_dir = resolve_data_dir(data_dir)
+        if NAME in folders:
+            self.data_dir = resolve_data_dir(folders[NAME])
         for task in self.settings.tasks:
             needed = [self.path("test", task)] + ([self.path("train", task)] if self.settings.num_few_shots else [])
             for path in needed:
