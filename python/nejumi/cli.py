@@ -3,6 +3,7 @@
     nejumi CONFIG.yaml [--run-dir DIR] [--force-new]  evaluate a model (the default)
     nejumi score RUN_DIR                              re-score a run from its store, no inference
     nejumi score PREDICTIONS.jsonl --data DIR         re-score predictions, no inference
+    nejumi report RUN_DIR                             rebuild RUN_DIR/report.html from the store, no inference
     nejumi aggregate INPUTS.json                      roll leaderboard tables up to GLP / ALT / TOTAL
 
 Under `bazel run`, relative paths resolve against the directory you ran from.
@@ -35,6 +36,8 @@ examples:
       re-score a run from its store (a changed scorer re-scores; nothing is asked again)
   nejumi score runs/my-model/predictions.jsonl --data /data/jaster
       re-score predictions and print "<benchmark>/<task>/<shots>shot/<metric>": value
+  nejumi report runs/my-model
+      rebuild runs/my-model/report.html from the store (nothing is asked again)
   nejumi aggregate inputs.json
       roll per-benchmark leaderboard tables up to the leaderboard row (GLP / ALT / TOTAL)
 
@@ -118,6 +121,27 @@ def aggregate_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def report_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nejumi report",
+        description="Rebuild a run directory's report.html from its store, without inference "
+        "(scores are re-computed as `nejumi score RUN_DIR` does).",
+    )
+    parser.add_argument("run_dir", help="a run directory (holding store.sqlite)")
+    return parser
+
+
+def run_report(argv: list[str]) -> int:
+    args = report_parser().parse_args(argv)
+    from nejumi.rescore import rebuild_run
+    from nejumi.sinks.report_html import write_report
+
+    rebuilt = rebuild_run(user_path(args.run_dir), lambda message: print(message, file=sys.stderr))
+    path = write_report(rebuilt.result, rebuilt.settings.model, rebuilt.settings.compatibility)
+    print(path)
+    return 0
+
+
 def run_aggregate(argv: list[str]) -> int:
     args = aggregate_parser().parse_args(argv)
     from nejumi.aggregate import aggregate_scenarios
@@ -177,6 +201,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if argv and argv[0] == "score":
             return run_score(argv[1:])
+        if argv and argv[0] == "report":
+            return run_report(argv[1:])
         if argv and argv[0] == "aggregate":
             return run_aggregate(argv[1:])
         if argv and argv[0] == "eval":

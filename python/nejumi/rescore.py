@@ -10,8 +10,11 @@ Either way, every benchmark goes through the registry.
 from __future__ import annotations
 
 import asyncio
+import json
+import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from nejumi.benchmark import Benchmark, FlatScores, ScoredRow
@@ -22,7 +25,8 @@ from nejumi.flow import Caller, Judges
 from nejumi.predictions import Prediction, read_predictions
 from nejumi.providers.base import ProviderError
 from nejumi.request_key import ModelIdentity
-from nejumi.request_queue import RequestQueue
+from nejumi.request_queue import QueueStats, RequestQueue
+from nejumi.run_result import RunResult
 from nejumi.runner import add_leaderboard
 from nejumi.scoring import score_batches, score_one
 from nejumi.settings import RunSettings
@@ -79,8 +83,26 @@ def stored_judges(store: Store) -> Judges:
     return Judges(callers, {})
 
 
-def rescore_run(run_dir: Path, say: Say, registry: Mapping[str, BenchmarkEntry] = REGISTRY) -> FlatScores:
-    """Re-scores a run directory's store with the config it ran with."""
+@dataclass(frozen=True)
+class RebuiltRun:
+    """A run re-scored from its store: what the sinks need, without inference."""
+
+    settings: RunSettings
+    result: RunResult
+
+
+def stored_stats(run_dir: Path) -> QueueStats:
+    """The request counts the run wrote to results.json (zeros when it has none)."""
+    try:
+        document = json.loads((run_dir / "results.json").read_text(encoding="utf-8"))
+        return QueueStats(**document["requests"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return QueueStats()
+
+
+def rebuild_run(run_dir: Path, say: Say, registry: Mapping[str, BenchmarkEntry] = REGISTRY) -> RebuiltRun:
+    """Re-scores a run directory's store with the config it ran with: rows, tables, scores."""
+    started = time.monotonic()
     path = run_dir / "store.sqlite"
     if not path.is_file():
         raise ConfigError(str(run_dir), "", "no store.sqlite here: is this a nejumi run directory?")
@@ -97,6 +119,7 @@ def rescore_run(run_dir: Path, say: Say, registry: Mapping[str, BenchmarkEntry] 
         judges = stored_judges(store)
         scores: FlatScores = {}
         tables: list[Table] = []
+        rows: dict[str, list[ScoredRow]] = {}
         benchmarks = []
         for name, keyed in by_benchmark.items():
             entry = registry.get(name)
@@ -104,14 +127,20 @@ def rescore_run(run_dir: Path, say: Say, registry: Mapping[str, BenchmarkEntry] 
                 say(f"{name}: no such benchmark in this nejumi; its {len(keyed)} transcripts are ignored")
                 continue
             benchmark = entry.from_config(cfg, settings.compatibility, say)
-            rows = asyncio.run(score_transcripts(benchmark, keyed, store, judges))
-            scores.update(benchmark.summarize(rows))
-            tables += benchmark.tables(rows, settings.model.name)
+            rows[name] = asyncio.run(score_transcripts(benchmark, keyed, store, judges))
+            scores.update(benchmark.summarize(rows[name]))
+            tables += benchmark.tables(rows[name], settings.model.name)
             benchmarks.append(benchmark)
         add_leaderboard(settings, benchmarks, tables, scores)
-        return scores
     finally:
         store.close()
+    result = RunResult(run_dir, scores, rows, stored_stats(run_dir), time.monotonic() - started, tables)
+    return RebuiltRun(settings, result)
+
+
+def rescore_run(run_dir: Path, say: Say, registry: Mapping[str, BenchmarkEntry] = REGISTRY) -> FlatScores:
+    """Re-scores a run directory's store with the config it ran with."""
+    return rebuild_run(run_dir, say, registry).result.scores
 
 
 def rows_from_predictions(benchmark: Benchmark, predictions: Sequence[Prediction]) -> list[transcript_pb2.Transcript]:

@@ -1,14 +1,14 @@
 """The report's leaderboard section: GLP / ALT / TOTAL, the category tree, two radar charts.
 
-Drawn from the aggregate's tables alone (inline SVG, no script, no network). A
-category whose benchmarks did not run is written "not run" with the benchmarks it
-needs, never drawn as 0.
+Drawn from the aggregate's tables (radar charts as embedded matplotlib PNGs, no
+script, no network). A category whose benchmarks did not run is written "not run"
+with the benchmarks it needs, never drawn as 0; a group the aggregate leaves out is
+charted from what ran, captioned as partial.
 """
 
 from __future__ import annotations
 
 import html
-import math
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -19,10 +19,15 @@ from nejumi.aggregate import (
     ALT_RADAR,
     GLP_AVG,
     GLP_TREE,
+    OFFICIAL,
     SOURCES,
     TOTAL,
     requirements,
 )
+from nejumi.compat import Compatibility
+from nejumi.sinks.partial_leaderboard import partial_categories
+from nejumi.sinks.quirks import cell_quirk, quirk_cell
+from nejumi.sinks.radar_chart import data_uri, radar_png
 from nejumi.tables import Table
 
 STYLE = """
@@ -30,14 +35,10 @@ STYLE = """
 .card { border: 1px solid #ccc; border-radius: 6px; padding: 0.5rem 1rem; min-width: 9rem; }
 .card b { display: block; font-size: 1.6rem; font-variant-numeric: tabular-nums; }
 .radars { display: flex; gap: 2rem; flex-wrap: wrap; }
+figure.radar { margin: 0; max-width: 560px; } figure.radar figcaption { font-size: 0.85rem; color: #555; }
 td.notrun, span.notrun { color: #999; font-style: italic; }
 td.l2 { padding-left: 1.5rem; } td.l3 { padding-left: 3rem; }
 """
-
-# Wide enough for a 10-character Japanese label beside the chart.
-RADAR_WIDTH = 520
-RADAR_HEIGHT = 340
-RADIUS = 110
 
 
 def score_text(value: Any) -> str:
@@ -67,7 +68,9 @@ def value_cell(row: Mapping[str, Any], column: str, ran: Collection[str], implem
     return f'<td class="num">{score_text(value)}</td>'
 
 
-def category_rows(row: Mapping[str, Any], ran: Collection[str], implemented: Collection[str]) -> str:
+def category_rows(
+    row: Mapping[str, Any], ran: Collection[str], implemented: Collection[str], compatibility: Compatibility
+) -> str:
     lines: list[tuple[str, str, str]] = [("汎用的言語性能(GLP)", GLP_AVG, "l1")]
     for level2, subs in GLP_TREE.items():
         lines.append((level2, f"GLP_{level2}", "l2"))
@@ -75,59 +78,38 @@ def category_rows(row: Mapping[str, Any], ran: Collection[str], implemented: Col
     lines.append(("アラインメント(ALT)", ALT_AVG, "l1"))
     lines += [(c, f"ALT_{c}", "l2") for c in ALT_CATEGORIES]
     return "".join(
-        f'<tr><td class="{level}">{html.escape(label)}</td>{value_cell(row, column, ran, implemented)}</tr>'
+        f'<tr><td class="{level}">{html.escape(label)}</td>{value_cell(row, column, ran, implemented)}'
+        f"{quirk_note(column, compatibility) if column in row else ''}</tr>"
         for label, column, level in lines
     )
 
 
-def radar_svg(title: str, points: Sequence[tuple[str, float | None]]) -> str:
-    """A radar chart on 0..1; an axis without a value is labelled "not run" and has no vertex."""
-    cx, cy = RADAR_WIDTH / 2, RADAR_HEIGHT / 2
-    count = len(points)
-
-    def at(index: int, fraction: float) -> tuple[float, float]:
-        angle = -math.pi / 2 + 2 * math.pi * index / count
-        return cx + fraction * RADIUS * math.cos(angle), cy + fraction * RADIUS * math.sin(angle)
-
-    def path(fractions: Sequence[tuple[int, float]]) -> str:
-        return " ".join(f"{x:.1f},{y:.1f}" for x, y in (at(i, f) for i, f in fractions))
-
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{RADAR_WIDTH}" height="{RADAR_HEIGHT}" '
-        f'viewBox="0 0 {RADAR_WIDTH} {RADAR_HEIGHT}" role="img" aria-label="{html.escape(title)}">',
-        f"<title>{html.escape(title)}</title>",
-    ]
-    for ring in (0.2, 0.4, 0.6, 0.8, 1.0):
-        parts.append(f'<polygon points="{path([(i, ring) for i in range(count)])}" fill="none" stroke="#ddd"/>')
-    for index, (label, value) in enumerate(points):
-        x, y = at(index, 1.0)
-        lx, ly = at(index, 1.15)
-        anchor = "middle" if abs(lx - cx) < 5 else ("start" if lx > cx else "end")
-        # Labels above the centre grow upwards, so neither line runs into the chart.
-        ly -= 12 if ly < cy - 5 else 0
-        shown = score_text(value) if value is not None else "not run"
-        parts.append(f'<line x1="{cx}" y1="{cy}" x2="{x:.1f}" y2="{y:.1f}" stroke="#ccc"/>')
-        parts.append(
-            f'<text x="{lx:.1f}" y="{ly:.1f}" font-size="11" text-anchor="{anchor}" '
-            f'fill="{"#222" if value is not None else "#999"}">{html.escape(label)}'
-            f'<tspan x="{lx:.1f}" dy="13">{shown}</tspan></text>'
+def radar(
+    title: str,
+    official: Table | None,
+    categories: Sequence[str],
+    prefix: str,
+    partial: Mapping[str, Any],
+    reason: str,
+) -> str:
+    """The group's chart: the aggregate's radar table, else the partial values, captioned as such."""
+    if official is not None:
+        scores = {str(category): score for category, score in official.rows}
+        caption = "The leaderboard's radar table."
+    else:
+        scores = {c: partial.get(f"{prefix}{c}") for c in categories}
+        caption = (
+            f"Partial, display only: {reason}. Each category is averaged, as upstream does, over its "
+            "sub-categories that ran; a category nothing fed is marked not run, never drawn as 0."
         )
-    present = [(i, min(max(v, 0.0), 1.0)) for i, (_, v) in enumerate(points) if v is not None]
-    if len(present) >= 3:
-        parts.append(f'<polygon class="score" points="{path(present)}" fill="rgba(31,119,180,0.25)" stroke="#1f77b4"/>')
-    for i, fraction in present:
-        x, y = at(i, fraction)
-        parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="#1f77b4"/>')
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-def radar(title: str, table: Table | None, categories: Sequence[str], reason: str) -> str:
-    if table is None:
-        return f'<div><h3>{html.escape(title)}</h3><p><span class="notrun">{html.escape(reason)}</span></p></div>'
-    scores = {str(category): score for category, score in table.rows}
     points = [(c, scores.get(c)) for c in categories]
-    return f"<div><h3>{html.escape(title)}</h3>{radar_svg(title, points)}</div>"
+    image = data_uri(radar_png(title, points))
+    shown = ", ".join(f"{c} {score_text(v) if v is not None else 'not run'}" for c, v in points)
+    alt = f"{title} radar chart: {shown}"
+    return (
+        f'<figure class="radar" data-group="{html.escape(title)}"><img src="{image}" alt="{html.escape(alt)}" '
+        f'width="560" height="440"><figcaption>{html.escape(caption)}</figcaption></figure>'
+    )
 
 
 def metadata_text(value: Any) -> str:
@@ -138,7 +120,17 @@ def metadata_text(value: Any) -> str:
     return str(value)
 
 
-def leaderboard_section(tables: Sequence[Table], ran: Collection[str], implemented: Collection[str]) -> str:
+def quirk_note(column: str, compatibility: Compatibility) -> str:
+    quirk = cell_quirk("leaderboard_table", column)
+    return quirk_cell(quirk, compatibility) if quirk is not None else ""
+
+
+def leaderboard_section(
+    tables: Sequence[Table],
+    ran: Collection[str],
+    implemented: Collection[str],
+    compatibility: Compatibility = OFFICIAL,
+) -> str:
     """The section, or "" when the run has no leaderboard_table (aggregation off)."""
     by_name = {t.name: t for t in tables}
     board = by_name.get("leaderboard_table")
@@ -157,20 +149,23 @@ def leaderboard_section(tables: Sequence[Table], ran: Collection[str], implement
     )
     averages = [c for c in board.columns if c.startswith("AVG_")]
     average_rows = "".join(
-        f'<tr><td>{html.escape(c)}</td><td class="num">{score_text(row[c])}</td></tr>' for c in averages
+        f'<tr><td>{html.escape(c)}</td><td class="num">{score_text(row[c])}</td>{quirk_note(c, compatibility)}</tr>'
+        for c in averages
     )
     model = "".join(
         f"<tr><td>{html.escape(c)}</td><td>{html.escape(metadata_text(row.get(c)))}</td></tr>"
         for c in ("model_name", "model_size_category", "base_model", "model_size", "model_release_date")
     )
-    radars = radar("GLP", by_name.get("glp_radar_table"), list(GLP_TREE), not_run(GLP_AVG, ran, implemented)) + radar(
-        "ALT", by_name.get("alt_radar_table"), list(ALT_RADAR), not_run(ALT_AVG, ran, implemented)
-    )
+    partial = partial_categories(tables, ran)
+    glp = not_run(GLP_AVG, ran, implemented)
+    alt = not_run(ALT_AVG, ran, implemented)
+    radars = radar("GLP", by_name.get("glp_radar_table"), list(GLP_TREE), "GLP_", partial, glp)
+    radars += radar("ALT", by_name.get("alt_radar_table"), list(ALT_RADAR), "ALT_", partial, alt)
     return (
         f"<style>{STYLE}</style><h2>Leaderboard</h2><div class='cards'>{cards}</div>"
         f"<div class='radars'>{radars}</div>"
         f"<h3>Categories</h3><table><thead><tr><th>category</th><th>score</th></tr></thead>"
-        f"<tbody>{category_rows(row, ran, implemented)}</tbody></table>"
+        f"<tbody>{category_rows(row, ran, implemented, compatibility)}</tbody></table>"
         + (
             f"<h3>Benchmark averages (display only)</h3><table><tbody>{average_rows}</tbody></table>"
             if averages

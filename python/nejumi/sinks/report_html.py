@@ -1,55 +1,210 @@
-"""report.html: a single self-contained page, readable offline in any browser."""
+"""report.html: a single self-contained page, readable offline in any browser.
+
+The leaderboard row and radar charts, then one section per benchmark: its scores
+with the failure breakdown beside them, its official tables, and every prediction.
+Numbers an official quirk shapes carry a note linking to the quirk at the foot of
+the page; what was not scored says why.
+"""
 
 from __future__ import annotations
 
 import html
+from collections import defaultdict
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from nejumi.aggregate import BENCHMARKS
+from nejumi.benchmark import ScoredRow
 from nejumi.benchmarks import REGISTRY
+from nejumi.compat import Compatibility
 from nejumi.model_spec import ModelSpec
 from nejumi.run_result import RunResult
+from nejumi.sinks.failures import KINDS, breakdown, row_failures
 from nejumi.sinks.leaderboard_html import leaderboard_section
+from nejumi.sinks.quirks import DOCS, QUIRKS, Quirk, cell_quirk, note_text, quirk_cell, score_quirk
 from nejumi.sinks.run_files import write_atomic
 from nejumi.tables import Table
 
 STYLE = """
-body { font-family: system-ui, sans-serif; margin: 2rem; color: #222; }
+body { margin: 2rem; color: #222;
+  font-family: system-ui, "Noto Sans CJK JP", "IPAexGothic", "Hiragino Sans", "Yu Gothic", sans-serif; }
 table { border-collapse: collapse; margin: 0.5rem 0 1.5rem; font-size: 0.9rem; }
 th, td { border: 1px solid #ccc; padding: 0.25rem 0.5rem; text-align: left; vertical-align: top; }
 th { background: #f3f3f3; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.note, p.note { font-size: 0.8rem; color: #7a4b00; }
+td.bad { color: #b00020; font-weight: bold; }
 details { margin-bottom: 1rem; }
 pre { white-space: pre-wrap; margin: 0; max-width: 40rem; }
+.side { display: flex; gap: 2rem; flex-wrap: wrap; align-items: flex-start; }
 """
 
-# Output tables can hold thousands of rows; the report shows the first ones.
+# Output tables can hold thousands of rows; the report shows the first ones (predictions show all).
 MAX_ROWS = 200
 
 # The aggregate's tables as W&B holds them; the leaderboard section draws them, these folded below.
 LEADERBOARD_TABLES = ("leaderboard_table", "glp_radar_table", "alt_radar_table", "glp_hierarchy_table")
+# Tables a benchmark writes under another name than its own.
+TABLE_OWNERS = {"jmmlu_robust": "jaster", "jhumaneval": "jaster"}
 
 
-def cell(value: Any) -> str:
+def cell(value: Any, quirk: Quirk | None = None) -> str:
+    mark = f' <a class="quirk" href="#{quirk.anchor}">[{quirk.number}]</a>' if quirk else ""
     if value is None:
-        return '<td class="num">NaN</td>'
+        return f'<td class="num">NaN{mark}</td>'
     if isinstance(value, float):
-        return f'<td class="num">{value:.4f}</td>'
-    if isinstance(value, int):
-        return f'<td class="num">{value}</td>'
+        return f'<td class="num">{value:.4f}{mark}</td>'
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f'<td class="num">{value}{mark}</td>'
     text = html.escape(str(value))
     return f"<td><pre>{text}</pre></td>" if "\n" in text else f"<td>{text}</td>"
 
 
-def render_table(table: Table, limit: int = MAX_ROWS) -> str:
+def render_table(table: Table, compatibility: Compatibility, limit: int = MAX_ROWS) -> str:
+    """The table; a cell an official quirk shapes is marked, and the notes follow the table."""
+    quirks = [cell_quirk(table.name, c) for c in table.columns]
     head = "".join(f"<th>{html.escape(c)}</th>" for c in table.columns)
-    body = "".join("<tr>" + "".join(cell(v) for v in row) + "</tr>" for row in table.rows[:limit])
-    more = f"<p>{len(table.rows) - limit} more rows in predictions.jsonl</p>" if len(table.rows) > limit else ""
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{more}"
+    body = "".join(
+        "<tr>" + "".join(cell(v, q) for v, q in zip(row, quirks, strict=False)) + "</tr>" for row in table.rows[:limit]
+    )
+    more = f"<p>{len(table.rows) - limit} more rows: see the predictions below</p>" if len(table.rows) > limit else ""
+    notes = "".join(
+        f'<p class="note">{html.escape(column)} [{q.number}]: {html.escape(note_text(q, compatibility))}</p>'
+        for column, q in zip(table.columns, quirks, strict=True)
+        if q is not None
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{more}{notes}"
 
 
-def write_report(result: RunResult, spec: ModelSpec) -> Path:
-    scores = Table("scores", ["key", "value"], [[k, v] for k, v in sorted(result.scores.items())])
+def scores_table(scores: Mapping[str, float | None], compatibility: Compatibility) -> str:
+    lines = "".join(
+        f"<tr><td>{html.escape(key)}</td>{cell(value)}{quirk_cell(score_quirk(key), compatibility)}</tr>"
+        for key, value in sorted(scores.items())
+    )
+    return (
+        "<table class='scores'><thead><tr><th>key</th><th>value</th><th>note</th></tr></thead>"
+        f"<tbody>{lines}</tbody></table>"
+    )
+
+
+def failure_table(benchmark: str, rows: Sequence[ScoredRow]) -> str:
+    counts = breakdown(benchmark, rows)
+    lines = "".join(
+        f"<tr><td>{html.escape(kind)}</td>"
+        + (
+            f'<td class="num{" bad" if counts.counts[kind] else ""}">{counts.counts[kind]}</td>'
+            if kind in counts.counts
+            else '<td class="num">n/a (scored as written)</td>'
+        )
+        + "</tr>"
+        for kind in KINDS
+    )
+    return (
+        f"<table class='failures' data-benchmark='{html.escape(benchmark)}'>"
+        f"<thead><tr><th>failures ({counts.samples} samples)</th><th>samples</th></tr></thead>"
+        f"<tbody>{lines}</tbody></table>"
+    )
+
+
+def score_values(row: ScoredRow) -> str:
+    return ", ".join(f"{s.metric}={s.value:.4f}" if s.HasField("value") else f"{s.metric}=None" for s in row.scores)
+
+
+def predictions_section(benchmark: str, rows: Sequence[ScoredRow]) -> str:
+    """Every prediction, grouped by task and shots."""
+    groups: dict[tuple[str, int], list[ScoredRow]] = defaultdict(list)
+    for row in rows:
+        groups[(row.sample.task, row.sample.shots)].append(row)
+    parts = []
+    for (task, shots), group in groups.items():
+        lines = "".join(
+            "<tr>"
+            f"<td>{html.escape(r.sample.subset)}</td><td>{html.escape(r.sample.id)}</td>"
+            f'<td class="num">{r.sample.attempt}</td>'
+            f"<td><pre>{html.escape(r.output)}</pre></td>"
+            f"<td><pre>{html.escape(' | '.join(r.sample.references))}</pre></td>"
+            f"<td>{html.escape(score_values(r))}</td>"
+            f"<td>{html.escape(', '.join(row_failures(benchmark, r)) or '—')}"
+            f"{'<br>' + html.escape(r.transcript.error) if r.transcript.error else ''}</td>"
+            "</tr>"
+            for r in group
+        )
+        parts.append(
+            f"<details class='predictions'><summary>{html.escape(task)}, {shots}-shot ({len(group)})</summary>"
+            "<table><thead><tr><th>subset</th><th>id</th><th>attempt</th><th>output</th><th>reference</th>"
+            f"<th>scores</th><th>failures</th></tr></thead><tbody>{lines}</tbody></table></details>"
+        )
+    return f"<h3>Predictions ({len(rows)})</h3>" + "".join(parts)
+
+
+def owner(table: Table, benchmarks: Collection[str]) -> str | None:
+    """The benchmark a table belongs to (by its official name), or None for the aggregate's."""
+    if table.name in LEADERBOARD_TABLES or table.name.startswith("subcategory_table_"):
+        return None
+    for prefix, benchmark in TABLE_OWNERS.items():
+        if table.name.startswith(prefix):
+            return benchmark
+    return next((b for b in sorted(benchmarks, key=len, reverse=True) if table.name.startswith(b)), None)
+
+
+def benchmark_section(benchmark: str, result: RunResult, tables: Sequence[Table], compatibility: Compatibility) -> str:
+    rows = result.rows[benchmark]
+    scores = {k: v for k, v in result.scores.items() if k.startswith(f"{benchmark}/")}
+    unscored = sum(1 for r in rows if not any(s.HasField("value") for s in r.scores))
+    parts = [
+        f"<section class='benchmark' id='benchmark-{html.escape(benchmark)}'><h2>{html.escape(benchmark)}</h2>",
+        f"<div class='side'><div>{scores_table(scores, compatibility)}</div>"
+        f"<div>{failure_table(benchmark, rows)}</div></div>",
+    ]
+    if unscored:
+        parts.append(f"<p>{unscored} samples have no score value (the metric does not apply to them).</p>")
+    for table in tables:
+        body = render_table(table, compatibility)
+        if "output_table" in table.name:
+            parts.append(
+                f"<details><summary>{html.escape(table.name)} ({len(table.rows)} rows)</summary>{body}</details>"
+            )
+        else:
+            parts.append(f"<h3>{html.escape(table.name)}</h3>{body}")
+    parts.append(predictions_section(benchmark, rows))
+    return "".join(parts) + "</section>"
+
+
+def not_scored_section(result: RunResult) -> str:
+    lines = [
+        f"<li>{html.escape(name)}: did not run (run.{html.escape(name)} is off in this run's config)</li>"
+        for name in REGISTRY
+        if name not in result.rows
+    ]
+    lines += [
+        f"<li>{html.escape(name)}: not in nejumi yet (the official harness has it)</li>"
+        for name in BENCHMARKS
+        if name not in REGISTRY
+    ]
+    lines += [
+        f"<li>{html.escape(r.sample.benchmark)} {html.escape(r.sample.task)} {html.escape(r.sample.id)}: "
+        f"request failed ({html.escape(r.transcript.error)}), scored as an empty answer</li>"
+        for rows in result.rows.values()
+        for r in rows
+        if r.transcript.error
+    ]
+    return "<h2 id='not-scored'>Not scored</h2><ul class='not-scored'>" + "".join(lines) + "</ul>"
+
+
+def quirks_section(compatibility: Compatibility) -> str:
+    mode = "official (quirks reproduced)" if compatibility.official else "corrected"
+    items = "".join(
+        f"<li id='{q.anchor}'><b>[{q.number}] {html.escape(q.title)}</b>: {html.escape(q.official)}."
+        f" Here: {'reproduced' if compatibility.official else 'corrected'}. See {DOCS}, row {q.number}.</li>"
+        for q in QUIRKS
+    )
+    return f"<h2 id='quirks'>Compatibility notes</h2><p>Mode: {mode}.</p><ul>{items}</ul>"
+
+
+def write_report(result: RunResult, spec: ModelSpec, compatibility: Compatibility | None = None) -> Path:
+    """Writes report.html into the run directory; `compatibility` defaults to official."""
+    compatibility = compatibility or Compatibility()
     stats = result.stats
     summary = (
         f"{stats.sent} requests sent, {stats.from_store} answered from the store, "
@@ -60,29 +215,27 @@ def write_report(result: RunResult, spec: ModelSpec) -> Path:
             f"; judge {section}: {judged.sent} calls sent, {judged.from_store} from the store, "
             f"{judged.failed} failed, {judged.prompt_tokens + judged.completion_tokens} tokens"
         )
-    sections = [
-        leaderboard_section(result.tables, set(result.rows), set(REGISTRY)),
-        f"<h2>Scores</h2>{render_table(scores, limit=len(scores.rows))}",
-    ]
+    by_owner: dict[str | None, list[Table]] = defaultdict(list)
     for table in result.tables:
-        folded = (
-            "output_table" in table.name
-            or table.name in LEADERBOARD_TABLES
-            or table.name.startswith("subcategory_table_")
-        )
-        body = render_table(table)
-        if folded:
-            sections.append(
-                f"<details><summary>{html.escape(table.name)} ({len(table.rows)} rows)</summary>{body}</details>"
-            )
-        else:
-            sections.append(f"<h3>{html.escape(table.name)}</h3>{body}")
+        by_owner[owner(table, result.rows)].append(table)
+    sections = [leaderboard_section(result.tables, set(result.rows), set(REGISTRY), compatibility)]
+    sections += [
+        f"<details><summary>{html.escape(t.name)} ({len(t.rows)} rows)</summary>"
+        f"{render_table(t, compatibility)}</details>"
+        for t in by_owner.get(None, [])
+    ]
+    sections += [benchmark_section(b, result, by_owner.get(b, []), compatibility) for b in result.rows]
+    sections.append(not_scored_section(result))
+    sections.append(
+        f"<details><summary>All scores ({len(result.scores)})</summary>{scores_table(result.scores, compatibility)}"
+        "</details>"
+    )
+    sections.append(quirks_section(compatibility))
     page = (
         "<!doctype html><html><head><meta charset='utf-8'>"
         f"<title>nejumi: {html.escape(spec.name)}</title><style>{STYLE}</style></head><body>"
-        f"<h1>nejumi report: {html.escape(spec.name)}</h1><p>api: {html.escape(spec.api)}. {summary}</p>"
-        + "".join(sections)
-        + "</body></html>\n"
+        f"<h1>nejumi report: {html.escape(spec.name)}</h1><p>api: {html.escape(spec.api)}; "
+        f"compatibility: {html.escape(compatibility.mode)}. {summary}</p>" + "".join(sections) + "</body></html>\n"
     )
     path = result.run_dir / "report.html"
     write_atomic(path, page)
