@@ -68,20 +68,39 @@ def value_cell(row: Mapping[str, Any], column: str, ran: Collection[str], implem
     return f'<td class="num">{score_text(value)}</td>'
 
 
-def category_rows(
-    row: Mapping[str, Any], ran: Collection[str], implemented: Collection[str], compatibility: Compatibility
-) -> str:
+def category_lines() -> list[tuple[str, str, str]]:
+    """(label, leaderboard column, indent class) of the category tree, in leaderboard order."""
     lines: list[tuple[str, str, str]] = [("汎用的言語性能(GLP)", GLP_AVG, "l1")]
     for level2, subs in GLP_TREE.items():
         lines.append((level2, f"GLP_{level2}", "l2"))
         lines += [(sub, f"GLP_{sub}", "l3") for sub in subs]
     lines.append(("アラインメント(ALT)", ALT_AVG, "l1"))
     lines += [(c, f"ALT_{c}", "l2") for c in ALT_CATEGORIES]
-    return "".join(
+    return lines
+
+
+def category_table(
+    row: Mapping[str, Any],
+    partial: Mapping[str, Any],
+    ran: Collection[str],
+    implemented: Collection[str],
+    compatibility: Compatibility,
+) -> str:
+    """The tree; where a group is off, a second column shows what ran would give (display only)."""
+    lines = category_lines()
+    with_partial = any(column not in row for _, column, _ in lines)
+    body = "".join(
         f'<tr><td class="{level}">{html.escape(label)}</td>{value_cell(row, column, ran, implemented)}'
-        f"{quirk_note(column, compatibility) if column in row else ''}</tr>"
+        + (
+            (value_cell(partial, column, ran, implemented) if column not in row else "<td></td>")
+            if with_partial
+            else ""
+        )
+        + f"{quirk_note(column, compatibility) if row.get(column, partial.get(column)) is not None else ''}</tr>"
         for label, column, level in lines
     )
+    extra = "<th>partial, from what ran (display only)</th>" if with_partial else ""
+    return f"<table><thead><tr><th>category</th><th>score</th>{extra}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def radar(
@@ -99,8 +118,9 @@ def radar(
     else:
         scores = {c: partial.get(f"{prefix}{c}") for c in categories}
         caption = (
-            f"Partial, display only: {reason}. Each category is averaged, as upstream does, over its "
-            "sub-categories that ran; a category nothing fed is marked not run, never drawn as 0."
+            f"Partial, display only: the leaderboard's {title} is {reason}. Each category is averaged, as "
+            "upstream does, over its sub-categories that ran; a category nothing fed is marked not run, "
+            "never drawn as 0."
         )
     points = [(c, scores.get(c)) for c in categories]
     image = data_uri(radar_png(title, points))
@@ -164,8 +184,7 @@ def leaderboard_section(
     return (
         f"<style>{STYLE}</style><h2>Leaderboard</h2><div class='cards'>{cards}</div>"
         f"<div class='radars'>{radars}</div>"
-        f"<h3>Categories</h3><table><thead><tr><th>category</th><th>score</th></tr></thead>"
-        f"<tbody>{category_rows(row, ran, implemented, compatibility)}</tbody></table>"
+        f"<h3>Categories</h3>{category_table(row, partial, ran, implemented, compatibility)}"
         + (
             f"<h3>Benchmark averages (display only)</h3><table><tbody>{average_rows}</tbody></table>"
             if averages

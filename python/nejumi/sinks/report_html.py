@@ -154,8 +154,8 @@ def benchmark_section(benchmark: str, result: RunResult, tables: Sequence[Table]
     unscored = sum(1 for r in rows if not any(s.HasField("value") for s in r.scores))
     parts = [
         f"<section class='benchmark' id='benchmark-{html.escape(benchmark)}'><h2>{html.escape(benchmark)}</h2>",
-        f"<div class='side'><div>{scores_table(scores, compatibility)}</div>"
-        f"<div>{failure_table(benchmark, rows)}</div></div>",
+        f"<div class='side'><div>{failure_table(benchmark, rows)}</div>"
+        f"<div>{scores_table(scores, compatibility)}</div></div>",
     ]
     if unscored:
         parts.append(f"<p>{unscored} samples have no score value (the metric does not apply to them).</p>")
