@@ -231,3 +231,11 @@ def test_report_command_rebuilds_the_page_without_the_service(
         return re.sub(r"; [0-9.]+ s</p>", "", text)
 
     assert steady(after) == steady(before)
+
+
+def test_what_was_not_scored_says_why(finished: Any) -> None:
+    source = (finished.run_dir / "report.html").read_text(encoding="utf-8")
+    section = source[source.index("<h2 id='not-scored'>") :]
+    assert "GLP: not run: needs mtbench (not in nejumi yet)" in section
+    assert "jbbq: did not run (run.jbbq is off" in section
+    assert "request failed (" in section

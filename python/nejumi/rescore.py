@@ -91,13 +91,14 @@ class RebuiltRun:
     result: RunResult
 
 
-def stored_stats(run_dir: Path) -> QueueStats:
-    """The request counts the run wrote to results.json (zeros when it has none)."""
+def stored_stats(run_dir: Path) -> tuple[QueueStats, dict[str, QueueStats]]:
+    """The model's and each judge's request counts as the run wrote them to results.json (zeros without)."""
     try:
         document = json.loads((run_dir / "results.json").read_text(encoding="utf-8"))
-        return QueueStats(**document["requests"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return QueueStats()
+        judges = {section: QueueStats(**stats) for section, stats in document.get("judges", {}).items()}
+        return QueueStats(**document["requests"]), judges
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return QueueStats(), {}
 
 
 def rebuild_run(run_dir: Path, say: Say, registry: Mapping[str, BenchmarkEntry] = REGISTRY) -> RebuiltRun:
@@ -134,7 +135,8 @@ def rebuild_run(run_dir: Path, say: Say, registry: Mapping[str, BenchmarkEntry] 
         add_leaderboard(settings, benchmarks, tables, scores)
     finally:
         store.close()
-    result = RunResult(run_dir, scores, rows, stored_stats(run_dir), time.monotonic() - started, tables)
+    stats, judge_stats = stored_stats(run_dir)
+    result = RunResult(run_dir, scores, rows, stats, time.monotonic() - started, tables, judge_stats)
     return RebuiltRun(settings, result)
 
 

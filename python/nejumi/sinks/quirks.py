@@ -53,7 +53,8 @@ ARC_INT8 = Quirk(
 SENTENCE_END = Quirk(
     5,
     "M-IFEval sentence_unified_end",
-    "official counts a blank piece after the last sentence as a sentence without the ending",
+    "official counts a blank piece after the last sentence as a sentence without the ending "
+    "(where a prompt asks for startend:sentence_unified_end)",
 )
 AVG_JASTER = Quirk(
     6,

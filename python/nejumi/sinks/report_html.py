@@ -14,14 +14,14 @@ from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from nejumi.aggregate import BENCHMARKS
+from nejumi.aggregate import ALT_AVG, BENCHMARKS, GLP_AVG, TOTAL
 from nejumi.benchmark import ScoredRow
 from nejumi.benchmarks import REGISTRY
 from nejumi.compat import Compatibility
 from nejumi.model_spec import ModelSpec
 from nejumi.run_result import RunResult
 from nejumi.sinks.failures import KINDS, breakdown, row_failures
-from nejumi.sinks.leaderboard_html import leaderboard_section
+from nejumi.sinks.leaderboard_html import leaderboard_section, not_run
 from nejumi.sinks.quirks import DOCS, QUIRKS, Quirk, cell_quirk, note_text, quirk_cell, score_quirk
 from nejumi.sinks.run_files import write_atomic
 from nejumi.tables import Table
@@ -171,8 +171,21 @@ def benchmark_section(benchmark: str, result: RunResult, tables: Sequence[Table]
     return "".join(parts) + "</section>"
 
 
+def leaderboard_gaps(result: RunResult) -> list[str]:
+    """Why TOTAL / GLP / ALT are missing from the leaderboard row, if they are."""
+    board = next((t for t in result.tables if t.name == "leaderboard_table" and t.rows), None)
+    if board is None:
+        return ["leaderboard (TOTAL_SCORE, GLP, ALT): not rolled up (run.aggregate is off)"]
+    return [
+        f"{label}: {not_run(column, set(result.rows), set(REGISTRY))}"
+        for label, column in (("TOTAL_SCORE", TOTAL), ("GLP", GLP_AVG), ("ALT", ALT_AVG))
+        if column not in board.columns
+    ]
+
+
 def not_scored_section(result: RunResult) -> str:
-    lines = [
+    lines = [f"<li>{html.escape(line)}</li>" for line in leaderboard_gaps(result)]
+    lines += [
         f"<li>{html.escape(name)}: did not run (run.{html.escape(name)} is off in this run's config)</li>"
         for name in REGISTRY
         if name not in result.rows
