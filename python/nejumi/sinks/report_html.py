@@ -37,7 +37,8 @@ td.note, p.note { font-size: 0.8rem; color: #7a4b00; }
 td.bad { color: #b00020; font-weight: bold; }
 details { margin-bottom: 1rem; }
 pre { white-space: pre-wrap; margin: 0; max-width: 40rem; }
-.side { display: flex; gap: 2rem; flex-wrap: wrap; align-items: flex-start; }
+.side { display: flex; gap: 2rem; align-items: flex-start; } .side > div { min-width: 0; }
+.side > div:first-child { flex: none; white-space: nowrap; }
 """
 
 # Output tables can hold thousands of rows; the report shows the first ones (predictions show all).
