@@ -15,5 +15,5 @@ from nejumi.sinks.wandb_sink import log_to_wandb
 def write_sinks(settings: RunSettings, cfg: Config, result: RunResult, say: Callable[[str], None]) -> None:
     write_results(result, settings)
     write_predictions(result)
-    write_report(result, settings.model)
+    write_report(result, settings.model, settings.compatibility)
     log_to_wandb(settings, cfg, result, say)
