@@ -239,3 +239,25 @@ def test_what_was_not_scored_says_why(finished: Any) -> None:
     assert "GLP: not run: needs mtbench (not in nejumi yet)" in section
     assert "jbbq: did not run (run.jbbq is off" in section
     assert "request failed (" in section
+
+
+def test_the_quick_start_ends_with_a_leaderboard_row_and_its_report(tmp_path: Path) -> None:
+    """configs/quickstart.yaml as shipped (every benchmark and its data), the model swapped for the scripted service."""
+    browser = chromium()
+    quickstart = Path(__file__).resolve().parents[1] / "configs" / "quickstart.yaml"
+    with scripted_service(tmp_path / "service", {"rules": [], "default": "0"}) as service:
+        cfg = load_config(
+            quickstart,
+            overrides={"api": "grpc", "inference": {"endpoint": service.target}, "nejumi": {"wandb": "off"}},
+        )
+        result = asyncio.run(evaluate(cfg, tmp_path / "run", show_progress=False))
+    assert {"jaster", "arc_agi", "m_ifeval", "jbbq"} <= set(result.rows)
+    (board,) = [table for table in result.tables if table.name == "leaderboard_table"]
+    row = dict(zip(board.columns, board.rows[0], strict=True))
+    assert row["model_name"] == "embedded" and row["model_size_category"] == "Small (<10B)"
+    dom = parse(rendered_dom(browser, result.run_dir / "report.html", tmp_path))
+    radars = [a for a in dom.find("img") if a.get("src", "").startswith("data:image/png;base64,")]
+    assert len(radars) == 2 and all(int(a["data-natural"].split("x")[0]) > 100 for a in radars)
+    assert {a["id"] for a in dom.find("section")} >= {
+        f"benchmark-{b}" for b in ("jaster", "arc_agi", "m_ifeval", "jbbq")
+    }
