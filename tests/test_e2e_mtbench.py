@@ -148,6 +148,7 @@ def test_both_turns_judged_stored_and_resumed(tmp_path: Path) -> None:
         assert scores["mtbench/coding/0shot/score"] == pytest.approx(0.5)
         assert scores["mtbench/_all/0shot/AVG_mtbench"] == pytest.approx((0.5 + 0.5 + 0.7) / 3)
         assert scores["mtbench/_all/0shot/invalid_verdicts"] == 3
+        assert scores["mtbench/_all/0shot/unjudged_turns"] == 1
 
         rows = {row.sample.id: row for row in result.rows[NAME]}
         calls = [e.model_call for e in rows["2"].transcript.events]

@@ -39,7 +39,7 @@ def test_every_golden_key_matches(shared: Path, data: str) -> None:
     assert len(expected) == 9
     assert {k: scores.get(k, "missing") for k in expected} == expected
     # The golden verdicts are the valid ones upstream's retry ended on.
-    assert scores["mtbench/_all/0shot/invalid_verdicts"] == 0
+    assert scores["mtbench/_all/0shot/invalid_verdicts"] == scores["mtbench/_all/0shot/unjudged_turns"] == 0
 
 
 def test_every_item_matches(shared: Path) -> None:

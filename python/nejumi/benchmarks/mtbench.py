@@ -240,7 +240,7 @@ class RatingScorer:
 
     async def score(self, transcript: transcript_pb2.Transcript, judge: Judge) -> list[types_pb2.Score]:
         scores = []
-        invalid = 0
+        invalid = unjudged = 0
         for turn in (0, 1):
             verdicts = turn_verdicts(transcript, turn)
             ratings = verdicts.ratings()
@@ -249,9 +249,13 @@ class RatingScorer:
             if ratings:
                 # Upstream's groupby(question_id, turn).mean() over judge_count repeats.
                 score.value = sum(ratings) / len(ratings)
+            else:
+                # Upstream aborts the run here; nejumi leaves the cell out of its category and counts it.
+                unjudged += 1
             score.details.update({"ratings": ratings, "invalid_verdicts": verdicts.invalid()})
             scores.append(score)
         scores.append(types_pb2.Score(metric="invalid_verdicts", value=invalid))
+        scores.append(types_pb2.Score(metric="unjudged_turns", value=unjudged))
         return scores
 
 
@@ -415,9 +419,8 @@ class Mtbench:
         category_scores = self.category_scores(rows)
         flat: FlatScores = {score_key(NAME, c, 0, "score"): v for c, v in category_scores.items()}
         flat[score_key(NAME, ALL, 0, AVG)] = average(category_scores)
-        flat[score_key(NAME, ALL, 0, "invalid_verdicts")] = float(
-            sum(row.value("invalid_verdicts") or 0 for row in rows)
-        )
+        for count in ("invalid_verdicts", "unjudged_turns"):
+            flat[score_key(NAME, ALL, 0, count)] = float(sum(row.value(count) or 0 for row in rows))
         return flat
 
     def category_scores(self, rows: Sequence[ScoredRow]) -> dict[str, float]:

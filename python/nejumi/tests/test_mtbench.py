@@ -227,7 +227,7 @@ def test_an_invalid_verdict_is_asked_again_then_counted(tmp_path: Path) -> None:
     assert all(e.model_call.judge == JUDGE for e in transcript.events if e.model_call.position.role == "judge")
     turn2 = transcript.events[1].model_call.request.messages
     assert [m.content for m in turn2] == ["計算して", "answer0", "倍にして"]
-    assert score(transcript) == {"turn_1": 9.0, "turn_2": None, "invalid_verdicts": 4.0}
+    assert score(transcript) == {"turn_1": 9.0, "turn_2": None, "invalid_verdicts": 4.0, "unjudged_turns": 1.0}
 
 
 def row(bench: Mtbench, sample: types_pb2.Sample, ratings: dict[int, float | None]) -> ScoredRow:
@@ -277,4 +277,4 @@ def test_upstream_lines_merge_into_one_transcript(bench: Mtbench) -> None:
         ("judge", 1),
     ]
     # A refusal (no parsed verdict) is an invalid verdict, never dropped silently.
-    assert score(transcript) == {"turn_1": 6.0, "turn_2": None, "invalid_verdicts": 1.0}
+    assert score(transcript) == {"turn_1": 6.0, "turn_2": None, "invalid_verdicts": 1.0, "unjudged_turns": 1.0}
