@@ -236,7 +236,7 @@ def test_report_command_rebuilds_the_page_without_the_service(
 def test_what_was_not_scored_says_why(finished: Any) -> None:
     source = (finished.run_dir / "report.html").read_text(encoding="utf-8")
     section = source[source.index("<h2 id='not-scored'>") :]
-    assert "GLP: not run: needs mtbench (not in nejumi yet)" in section
+    assert "GLP: not run: needs mtbench</li>" in section  # in nejumi, but run.mtbench is off
     assert "jbbq: did not run (run.jbbq is off" in section
     assert "request failed (" in section
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nejumi.benchmark import Benchmark
-from nejumi.benchmarks import arc_agi, jaster, jbbq, m_ifeval
+from nejumi.benchmarks import arc_agi, jaster, jbbq, m_ifeval, mtbench
 from nejumi.compat import Compatibility
 from nejumi.config import Config
 from nejumi.predictions import Prediction
@@ -27,6 +27,7 @@ class BenchmarkEntry:
 
 # Upstream's run order (scripts/run_eval.py); only the implemented benchmarks are listed.
 REGISTRY: Mapping[str, BenchmarkEntry] = {
+    mtbench.NAME: BenchmarkEntry(mtbench.NAME, mtbench.Mtbench.from_config, mtbench.Mtbench.for_predictions),
     jbbq.NAME: BenchmarkEntry(jbbq.NAME, jbbq.Jbbq.from_config, jbbq.Jbbq.for_predictions),
     arc_agi.NAME: BenchmarkEntry(arc_agi.NAME, arc_agi.ArcAgi.from_config, arc_agi.ArcAgi.for_predictions),
     m_ifeval.NAME: BenchmarkEntry(m_ifeval.NAME, m_ifeval.MIfeval.from_config, m_ifeval.MIfeval.for_predictions),
