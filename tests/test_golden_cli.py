@@ -1,7 +1,8 @@
 """Every parity set through the command line users run: `nejumi score` and `nejumi aggregate`.
 
 The per-benchmark golden tests check items and tables; this one checks that the CLI,
-with the registry as shipped, prints exactly the expected flat scores.
+with the registry as shipped, prints exactly the expected flat scores (the judged
+benchmarks from the verdicts the golden lines carry: no judge is asked).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ def assert_matches(expected: dict[str, float | None], scores: dict[str, float | 
     assert mismatched == {}
 
 
-@pytest.mark.parametrize("benchmark", ["jaster", "arc_agi", "m_ifeval"])
+@pytest.mark.parametrize("benchmark", ["jaster", "arc_agi", "m_ifeval", "mtbench", "hle", "hallulens"])
 def test_score_prints_the_golden_scores(benchmark: str, capsys: pytest.CaptureFixture[str]) -> None:
     shared = require_shared_dir("golden", f"data/{benchmark}")
     golden = shared / "golden"

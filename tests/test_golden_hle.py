@@ -3,8 +3,8 @@
 The golden set (../shared/golden) holds one line per evaluated question with the model's
 output and the ExtractedAnswer upstream's judge client parsed (wandb/llm-leaderboard @
 6e29db4); re-scoring reads those verdicts and asks no judge. A line with `output: null`
-is a question whose generation failed upstream: it has no prediction, so the file fed
-to `rescore_predictions` leaves it out and the question counts as wrong.
+is a question whose generation failed upstream: it answers nothing (`read_predictions`
+skips it), and the question counts as wrong.
 """
 
 from __future__ import annotations
@@ -32,31 +32,29 @@ def shared() -> Path:
     return require_shared_dir("golden/hle.expected.json", "data/hle/hle-ja/test.jsonl")
 
 
-def answered_lines(shared: Path, folder: Path) -> Path:
-    """The golden predictions without the lines of failed generations (upstream stored none)."""
-    lines = (shared / "golden" / "hle.predictions.jsonl").read_text(encoding="utf-8").splitlines()
-    kept = [line for line in lines if line.strip() and json.loads(line)["output"] is not None]
-    assert len(lines) - len(kept) == 3
-    path = folder / "hle.predictions.jsonl"
-    path.write_text("\n".join(kept) + "\n", encoding="utf-8")
+def golden_lines(shared: Path) -> Path:
+    """The golden predictions; the three lines of failed generations (`output: null`) answer nothing."""
+    path = shared / "golden" / "hle.predictions.jsonl"
+    lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    assert sum(line["output"] is None for line in lines) == 3
     return path
 
 
 @pytest.mark.parametrize("data", ["data", "data/hle"])
-def test_every_golden_key_matches(shared: Path, tmp_path: Path, data: str) -> None:
+def test_every_golden_key_matches(shared: Path, data: str) -> None:
     expected = json.loads((shared / "golden" / "hle.expected.json").read_text(encoding="utf-8"))
-    scores = rescore_predictions(answered_lines(shared, tmp_path), shared / data, Compatibility(), print, WITH_HLE)
+    scores = rescore_predictions(golden_lines(shared), shared / data, Compatibility(), print, WITH_HLE)
     assert len(expected) == 12
     assert {k: scores.get(k, "missing") for k in expected} == expected
     assert scores["hle/test/0shot/invalid_verdicts"] == scores["hle/dev/0shot/invalid_verdicts"] == 1
 
 
-def test_every_item_matches(shared: Path, tmp_path: Path) -> None:
+def test_every_item_matches(shared: Path) -> None:
     """Each evaluated question: planned, judged or not, and its verdict's value and confidence."""
     bench = Hle(HleSettings(data_dir=shared / "data"))
     samples = {(s.task, s.id): s for s in bench.plan()}
     assert len(samples) == 34
-    lines = {(p.task, p.id): p for p in read_predictions(answered_lines(shared, tmp_path))}
+    lines = {(p.task, p.id): p for p in read_predictions(golden_lines(shared))}
     items = read_jsonl(shared / "golden" / "hle.items.jsonl")
     assert len(items) == 34
     for item in items:

@@ -11,7 +11,8 @@ ones carry what a multi-call flow did (docs/architecture.md, "Predictions"):
      "tool_results": [{"call_id": "c1", "name": "f", "content": "..."}],
      "error": ""}
 
-A line without `calls` stands for one model call whose text is `output`.
+A line without `calls` stands for one model call whose text is `output`; a line whose
+`output` is null records a sample without an answer (a failed generation) and answers nothing.
 """
 
 from __future__ import annotations
@@ -161,8 +162,11 @@ def read_predictions(path: Path) -> list[Prediction]:
         missing = [key for key in REQUIRED if key not in record]
         if missing:
             raise ConfigError(str(path), where, f"missing field(s) {', '.join(missing)}")
+        if record["output"] is None:
+            # A sample whose generation failed (upstream writes null): it has no answer.
+            continue
         if not isinstance(record["output"], str):
-            raise ConfigError(str(path), where, "output must be a string")
+            raise ConfigError(str(path), where, "output must be a string (or null: no answer)")
         for key in ("calls", "tool_results"):
             if not isinstance(record.get(key, []), list) or not all(isinstance(c, dict) for c in record.get(key, [])):
                 raise ConfigError(str(path), where, f"{key} must be a list of objects")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nejumi.benchmark import Benchmark
-from nejumi.benchmarks import arc_agi, jaster, jbbq, m_ifeval, mtbench
+from nejumi.benchmarks import arc_agi, hallulens, hle, jaster, jbbq, m_ifeval, mtbench
 from nejumi.compat import Compatibility
 from nejumi.config import Config
 from nejumi.predictions import Prediction
@@ -29,6 +29,10 @@ class BenchmarkEntry:
 REGISTRY: Mapping[str, BenchmarkEntry] = {
     mtbench.NAME: BenchmarkEntry(mtbench.NAME, mtbench.Mtbench.from_config, mtbench.Mtbench.for_predictions),
     jbbq.NAME: BenchmarkEntry(jbbq.NAME, jbbq.Jbbq.from_config, jbbq.Jbbq.for_predictions),
+    hle.NAME: BenchmarkEntry(hle.NAME, hle.Hle.from_config, hle.Hle.for_predictions),
+    hallulens.NAME: BenchmarkEntry(
+        hallulens.NAME, hallulens.Hallulens.from_config, hallulens.Hallulens.for_predictions
+    ),
     arc_agi.NAME: BenchmarkEntry(arc_agi.NAME, arc_agi.ArcAgi.from_config, arc_agi.ArcAgi.for_predictions),
     m_ifeval.NAME: BenchmarkEntry(m_ifeval.NAME, m_ifeval.MIfeval.from_config, m_ifeval.MIfeval.for_predictions),
     jaster.NAME: BenchmarkEntry(jaster.NAME, jaster.Jaster.from_config, jaster.Jaster.for_predictions),
