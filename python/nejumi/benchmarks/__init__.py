@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nejumi.benchmark import Benchmark
-from nejumi.benchmarks import arc_agi, hallulens, hle, jaster, jbbq, m_ifeval, mtbench
+from nejumi.benchmarks import arc_agi, hallulens, hle, jaster, jbbq, m_ifeval, mtbench, toxicity
 from nejumi.compat import Compatibility
 from nejumi.config import Config
 from nejumi.predictions import Prediction
@@ -29,6 +29,7 @@ class BenchmarkEntry:
 REGISTRY: Mapping[str, BenchmarkEntry] = {
     mtbench.NAME: BenchmarkEntry(mtbench.NAME, mtbench.Mtbench.from_config, mtbench.Mtbench.for_predictions),
     jbbq.NAME: BenchmarkEntry(jbbq.NAME, jbbq.Jbbq.from_config, jbbq.Jbbq.for_predictions),
+    toxicity.NAME: BenchmarkEntry(toxicity.NAME, toxicity.Toxicity.from_config, toxicity.Toxicity.for_predictions),
     hle.NAME: BenchmarkEntry(hle.NAME, hle.Hle.from_config, hle.Hle.for_predictions),
     hallulens.NAME: BenchmarkEntry(
         hallulens.NAME, hallulens.Hallulens.from_config, hallulens.Hallulens.for_predictions
