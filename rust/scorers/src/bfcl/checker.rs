@@ -1,5 +1,7 @@
-//! Upstream `ast_checker` (`bfcl/eval_checker/ast_eval/ast_checker.py`) for the
-//! prompting handlers (no `underscore_to_dot` name rewriting).
+//! Upstream `ast_checker` (`bfcl/eval_checker/ast_eval/ast_checker.py`): the checks of
+//! decoded calls against a function doc and its possible answer. `underscore_to_dot` is
+//! the model config's flag (set for function-calling models, whose tools name `a.b` as
+//! `a_b`; off for the prompting handlers).
 
 use std::borrow::Cow;
 
@@ -389,9 +391,10 @@ fn to_float(v: &Value) -> CResult<Value> {
 /// `simple_function_checker(func_description, model_output, possible_answer, language, ...)`.
 pub fn simple_function_checker<'a>(
     fd: &'a Value,
-    call: &Call<'_>,
+    call: &Call,
     possible_answer: &'a Value,
     lang: Language,
+    underscore_to_dot: bool,
 ) -> CResult<Verdict> {
     let pa = match possible_answer {
         Value::Dict(d) => match d.first() {
@@ -405,7 +408,12 @@ pub fn simple_function_checker<'a>(
     let param_details = get(params, "properties")?;
     let required = get(params, "required")?;
 
-    if !matches!(func_name, Value::Str(n) if *n == call.name) {
+    let name_matches = match func_name {
+        Value::Str(n) if underscore_to_dot => n.replace('.', "_") == call.name,
+        Value::Str(n) => *n == call.name,
+        _ => false,
+    };
+    if !name_matches {
         return Ok(Verdict::fail("simple_function_checker:wrong_func_name"));
     }
     let has_param = |p: &Value| {
@@ -571,10 +579,11 @@ fn first_key(v: &Value) -> CResult<&Value> {
 /// `ast_checker(func_description, model_output, possible_answer, language, test_category, ...)`.
 pub fn ast_checker(
     funcs: &Value,
-    output: &[Call<'_>],
+    output: &[Call],
     possible_answer: &Value,
     lang: Language,
     category: &str,
+    underscore_to_dot: bool,
 ) -> CResult<Verdict> {
     let answers = as_list(possible_answer)?;
     if category.contains("parallel") {
@@ -591,7 +600,7 @@ pub fn ast_checker(
                 if matched.contains(&idx) {
                     continue;
                 }
-                if simple_function_checker(fd, call, ans, lang)?.valid {
+                if simple_function_checker(fd, call, ans, lang, underscore_to_dot)?.valid {
                     matched.push(idx);
                     found = true;
                     break;
@@ -612,7 +621,7 @@ pub fn ast_checker(
         let ans = answers.first().ok_or_else(|| Crash("IndexError".into()))?;
         let fd = find_description(funcs, first_key(ans)?)?;
         let call = output.first().ok_or_else(|| Crash("IndexError".into()))?;
-        return simple_function_checker(fd, call, ans, lang);
+        return simple_function_checker(fd, call, ans, lang, underscore_to_dot);
     }
     if output.len() != 1 {
         return Ok(Verdict::fail("simple_function_checker:wrong_count"));
@@ -626,7 +635,7 @@ pub fn ast_checker(
     let ans = answers
         .first()
         .ok_or_else(|| Crash("IndexError: list index out of range".into()))?;
-    simple_function_checker(fd, &output[0], ans, lang)
+    simple_function_checker(fd, &output[0], ans, lang, underscore_to_dot)
 }
 
 #[cfg(test)]

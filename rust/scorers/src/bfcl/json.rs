@@ -269,7 +269,10 @@ impl P<'_> {
     fn string_skip(&mut self) -> Result<(), String> {
         self.i += 1;
         loop {
-            let Some(k) = memchr::memchr2(b'"', b'\\', &self.s[self.i..]) else {
+            let Some(k) = self.s[self.i..]
+                .iter()
+                .position(|&b| b == b'"' || b == b'\\')
+            else {
                 return Err("Unterminated string".into());
             };
             if self.s[self.i..self.i + k].iter().any(|&b| b < 0x20) {

@@ -10,8 +10,6 @@
 
 pub mod checker;
 pub mod convert;
-mod dense_language;
-pub mod fastcall;
 pub mod json;
 pub mod pyast;
 pub mod pyparse;
@@ -48,9 +46,9 @@ impl std::fmt::Display for BfclError {
 
 /// The output of `decode_ast`.
 #[derive(Debug, Clone)]
-pub enum Decoded<'a> {
+pub enum Decoded {
     /// A list of calls (`[{name: {param: value}}, ...]`).
-    Calls(Vec<Call<'a>>),
+    Calls(Vec<Call>),
     /// A successful decode that is not in function-call format (Java `{}`, JS `None`).
     NotCallFormat,
 }
@@ -58,24 +56,15 @@ pub enum Decoded<'a> {
 /// `QwenHandler._parse_query_response_prompting`: the text after the last `</think>`,
 /// with leading newlines removed.
 pub fn strip_think(raw: &str) -> &str {
-    // Scan back over the `>` bytes (SIMD) and test each for the tag: much cheaper than a
-    // general substring search on the short outputs this sees.
-    const TAG: &[u8] = b"</think>";
-    let bytes = raw.as_bytes();
-    for gt in memchr::memrchr_iter(b'>', bytes) {
-        let start = (gt + 1).saturating_sub(TAG.len());
-        if gt + 1 >= TAG.len() && bytes.get(start..=gt) == Some(TAG) {
-            return raw
-                .get(gt + 1..)
-                .unwrap_or_default()
-                .trim_start_matches('\n');
-        }
+    const TAG: &str = "</think>";
+    match raw.rfind(TAG) {
+        Some(at) => raw[at + TAG.len()..].trim_start_matches('\n'),
+        None => raw,
     }
-    raw
 }
 
 /// `default_decode_ast_prompting(result, language)`.
-pub fn decode_ast(result: &str, lang: Language) -> Result<Decoded<'_>, DecodeError> {
+pub fn decode_ast(result: &str, lang: Language) -> Result<Decoded, DecodeError> {
     let s = result.trim_matches(|c| c == '`' || c == '\n' || c == ' ');
     if lang == Language::Python {
         // `ast_parse` strips `[`, `]` and `'` from both ends, so the brackets added
@@ -237,6 +226,23 @@ impl Prepared {
     pub fn check(&self, raw_output: &str) -> Result<Verdict, BfclError> {
         check_category(self.category, raw_output, &self.item)
     }
+
+    /// Score the structured tool calls of a function-calling model, `(name, arguments
+    /// JSON)` each, as upstream's FC handlers do: [`decode_tool_calls`], then the same
+    /// checks as [`Prepared::check`]. `underscore_to_dot` is the model config's flag
+    /// (true for every upstream FC config): the expected name `a.b` is matched as `a_b`.
+    pub fn check_tool_calls(
+        &self,
+        calls: &[(&str, &str)],
+        underscore_to_dot: bool,
+    ) -> Result<Verdict, BfclError> {
+        verdict_of(
+            self.category,
+            decode_tool_calls(calls),
+            &self.item,
+            underscore_to_dot,
+        )
+    }
 }
 
 /// Items per thread below which a batch is not worth splitting (an item takes ~1-5 µs,
@@ -286,10 +292,30 @@ pub fn check_json_batch(
 }
 
 fn check_category(category: Category, raw_output: &str, item: &Item) -> Result<Verdict, BfclError> {
-    let text = strip_think(raw_output);
+    // (Ir)relevance always decodes as Python (`relevance_file_runner`).
+    let lang = if category.relevance {
+        Language::Python
+    } else {
+        category.lang
+    };
+    verdict_of(
+        category,
+        decode_ast(strip_think(raw_output), lang),
+        item,
+        false,
+    )
+}
+
+/// The verdict on decoded calls: upstream's relevance rule, or `ast_checker` after its
+/// decode and call-format pre-checks.
+fn verdict_of(
+    category: Category,
+    decoded: Result<Decoded, DecodeError>,
+    item: &Item,
+    underscore_to_dot: bool,
+) -> Result<Verdict, BfclError> {
     if category.relevance {
-        let contains_call =
-            matches!(decode_ast(text, Language::Python), Ok(Decoded::Calls(c)) if !c.is_empty());
+        let contains_call = matches!(&decoded, Ok(Decoded::Calls(c)) if !c.is_empty());
         return Ok(match (category.irrelevance, contains_call) {
             (true, false) | (false, true) => Verdict::ok(),
             (true, true) => Verdict::fail("irrelevance_error:decoder_success"),
@@ -302,8 +328,7 @@ fn check_category(category: Category, raw_output: &str, item: &Item) -> Result<V
             category.name
         )));
     };
-    let lang = category.lang;
-    let calls = match decode_ast(text, lang) {
+    let calls = match decoded {
         Err(_) => return Ok(Verdict::fail("ast_decoder:decoder_failed")),
         Ok(Decoded::NotCallFormat) => {
             return Ok(Verdict::fail("ast_decoder:decoder_wrong_output_format"))
@@ -314,10 +339,41 @@ fn check_category(category: Category, raw_output: &str, item: &Item) -> Result<V
         &item.functions,
         &calls,
         possible_answer,
-        lang,
+        category.lang,
         category.name,
+        underscore_to_dot,
     )
     .map_err(|c| BfclError::Crash(c.0))
+}
+
+/// A function-calling handler's `decode_ast`: `[{name: json.loads(arguments)}]` for the
+/// structured tool calls a model returned (name, JSON arguments). Arguments that do not
+/// parse are retried with a `}` appended, as `UnifiedOSSFCHandler` does; if that fails
+/// too the decode fails. Arguments that are not a JSON object are not call format.
+pub fn decode_tool_calls(calls: &[(&str, &str)]) -> Result<Decoded, DecodeError> {
+    let mut decoded = Vec::with_capacity(calls.len());
+    for (name, arguments) in calls {
+        let value = json::parse(arguments)
+            .or_else(|_| json::parse(&format!("{arguments}}}")))
+            .map_err(|e| DecodeError(format!("tool call {name:?}: arguments: {e}")))?;
+        let Value::Dict(entries) = value else {
+            return Ok(Decoded::NotCallFormat);
+        };
+        let args = entries
+            .into_iter()
+            .map(|(k, v)| match k {
+                Value::Str(k) => Ok((Some(k), v)),
+                _ => Err(DecodeError(
+                    "tool call arguments: a key is not a string".into(),
+                )),
+            })
+            .collect::<Result<_, _>>()?;
+        decoded.push(Call {
+            name: (*name).to_owned(),
+            args,
+        });
+    }
+    Ok(Decoded::Calls(decoded))
 }
 
 /// `check` from JSON strings (a temporary [`Prepared`]). `functions_json` is not read

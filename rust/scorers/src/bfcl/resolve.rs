@@ -2,22 +2,17 @@
 //! (`bfcl/model_handler/utils.py`), including its quirks, and the small evaluator
 //! that stands in for `eval(ast.unparse(binop))`.
 
-use std::borrow::Cow;
-
 use num_bigint::BigInt;
 
-use super::fastcall;
 use super::pyast::{unparse, BinOp, Expr, UnOp};
 use super::pyparse::parse_eval;
 use super::value::{dict_insert, Value};
 
-/// One decoded call: `{name: {param: value}}`; a `None` param is `**mapping`. The name
-/// and the parameter names borrow from the model output where the decoder can (the fast
-/// path): no allocation per name.
+/// One decoded call: `{name: {param: value}}`; a `None` param is `**mapping`.
 #[derive(Debug, Clone)]
-pub struct Call<'a> {
-    pub name: Cow<'a, str>,
-    pub args: Vec<(Option<Cow<'a, str>>, Value)>,
+pub struct Call {
+    pub name: String,
+    pub args: Vec<(Option<String>, Value)>,
 }
 
 /// Why decoding failed (upstream raises and reports `ast_decoder:decoder_failed`).
@@ -31,17 +26,8 @@ fn fail<T>(msg: impl Into<String>) -> RResult<T> {
 }
 
 /// `ast_parse(input_str, "Python")`.
-pub fn ast_parse_python(input: &str) -> RResult<Vec<Call<'_>>> {
+pub fn ast_parse_python(input: &str) -> RResult<Vec<Call>> {
     let cleaned = input.trim_matches(|c| c == '[' || c == ']' || c == '\'');
-    if let Some(decoded) = fastcall::decode(cleaned) {
-        return decoded;
-    }
-    ast_parse_python_full(cleaned)
-}
-
-/// [`ast_parse_python`] by the full tokenizer, parser and resolver (`cleaned` is already
-/// stripped of `[`, `]` and `'` at both ends).
-pub fn ast_parse_python_full(cleaned: &str) -> RResult<Vec<Call<'static>>> {
     let body = parse_eval(cleaned).map_err(|e| DecodeError(format!("SyntaxError: {}", e.0)))?;
     match body {
         Expr::Call { .. } => Ok(vec![resolve_call(body)?]),
@@ -57,7 +43,7 @@ pub fn ast_parse_python_full(cleaned: &str) -> RResult<Vec<Call<'static>>> {
 }
 
 /// `resolve_ast_call(elem)` (consumes the node: its strings move into the result).
-fn resolve_call(e: Expr) -> RResult<Call<'static>> {
+fn resolve_call(e: Expr) -> RResult<Call> {
     let Expr::Call { func, keywords, .. } = e else {
         return fail("not a call");
     };
@@ -77,7 +63,7 @@ fn resolve_call(e: Expr) -> RResult<Call<'static>> {
             parts.join(".")
         }
     };
-    let mut args: Vec<(Option<Cow<'static, str>>, Value)> = Vec::with_capacity(keywords.len());
+    let mut args: Vec<(Option<String>, Value)> = Vec::with_capacity(keywords.len());
     for (k, v) in keywords {
         let value = resolve_value_owned(v)?;
         // Python dict: a repeated key keeps its first position, takes the last value.
@@ -87,13 +73,10 @@ fn resolve_call(e: Expr) -> RResult<Call<'static>> {
         {
             slot.1 = value;
         } else {
-            args.push((k.map(Cow::Owned), value));
+            args.push((k, value));
         }
     }
-    Ok(Call {
-        name: Cow::Owned(name),
-        args,
-    })
+    Ok(Call { name, args })
 }
 
 /// [`resolve_value`] on an owned node: constants, names and containers move their
@@ -118,13 +101,13 @@ fn resolve_value_owned(e: Expr) -> RResult<Value> {
 }
 
 /// The call as the value of an outer parameter: `{name: {param: value}}`.
-pub(super) fn call_value(c: Call<'_>) -> Value {
+pub(super) fn call_value(c: Call) -> Value {
     let inner = c
         .args
         .into_iter()
-        .map(|(k, v)| (k.map_or(Value::None, |k| Value::Str(k.into_owned())), v))
+        .map(|(k, v)| (k.map_or(Value::None, Value::Str), v))
         .collect();
-    Value::Dict(vec![(Value::Str(c.name.into_owned()), Value::Dict(inner))])
+    Value::Dict(vec![(Value::Str(c.name), Value::Dict(inner))])
 }
 
 /// `resolve_ast_by_type(value)`.
