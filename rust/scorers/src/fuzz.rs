@@ -15,6 +15,8 @@
 //! algorithm of Allison-Dix / Hyyrö (`V' = (V + (V & M)) | (V & !M)`), one 64-bit word
 //! per 64 code points of the shorter string.
 
+use std::cell::RefCell;
+
 use crate::pystr;
 
 /// `fuzzywuzzy.utils.full_process(s, force_ascii=True)`.
@@ -56,45 +58,214 @@ pub fn process_and_sort(s: &str) -> String {
     pystr::strip(&joined).to_owned()
 }
 
-/// Length of the longest common subsequence of two code-point sequences.
-fn lcs_len(a: &[char], b: &[char]) -> usize {
-    let (pattern, text) = if a.len() <= b.len() { (a, b) } else { (b, a) };
-    if pattern.is_empty() {
-        return 0;
+/// [`process_and_sort`] as code points, into `out`. After the U+0080..U+00FF removal and
+/// the `\W` → space replacement, `split()` yields exactly the maximal runs of `\w`
+/// characters (no `\w` character is whitespace, and `lower()` makes none), so one pass
+/// collects the lowered runs, which are then sorted and joined. Text with U+03A3, whose
+/// `lower()` depends on its neighbours, takes the `String` path.
+fn process_and_sort_chars(s: &str, tokens: &mut Tokens, out: &mut Vec<char>) {
+    out.clear();
+    let Tokens { lowered, runs } = tokens;
+    lowered.clear();
+    runs.clear();
+    let mut start: Option<usize> = None;
+    for c in s.chars() {
+        if c.is_ascii() {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                start.get_or_insert(lowered.len());
+                lowered.push(c.to_ascii_lowercase());
+                continue;
+            }
+        } else if ('\u{80}'..='\u{FF}').contains(&c) {
+            continue; // removed, so its neighbours join
+        } else if c == '\u{03A3}' {
+            out.extend(process_and_sort(s).chars());
+            return;
+        } else if pystr::is_word(c) {
+            start.get_or_insert(lowered.len());
+            match pystr::lower_mapping(c) {
+                Some(m) => lowered.extend(m.chars()),
+                None => lowered.push(c),
+            }
+            continue;
+        }
+        if let Some(a) = start.take() {
+            runs.push((a, lowered.len()));
+        }
     }
-    let words = pattern.len().div_ceil(64);
-    // One row of match masks per distinct code point of the pattern, sorted for lookup.
-    let mut symbols: Vec<char> = pattern.to_vec();
-    symbols.sort_unstable();
-    symbols.dedup();
-    let mut masks = vec![0u64; symbols.len() * words];
-    for (i, c) in pattern.iter().enumerate() {
-        if let Ok(row) = symbols.binary_search(c) {
-            if let Some(m) = masks.get_mut(row * words + i / 64) {
-                *m |= 1 << (i % 64);
+    if let Some(a) = start {
+        runs.push((a, lowered.len()));
+    }
+    // Python compares str by code point, as slices of `char` compare.
+    runs.sort_unstable_by(|&(a, b), &(c, d)| lowered[a..b].cmp(&lowered[c..d]));
+    for (i, &(a, b)) in runs.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.extend_from_slice(&lowered[a..b]);
+    }
+}
+
+/// The lowered `\w` runs of a string (reused buffers).
+#[derive(Default)]
+struct Tokens {
+    lowered: Vec<char>,
+    runs: Vec<(usize, usize)>,
+}
+
+/// The match masks of a pattern: for each distinct code point, the set of its positions
+/// as `words` u64s (bit `i % 64` of word `i / 64`). Row 0 is the empty set.
+struct MatchMasks {
+    words: usize,
+    /// The row of each ASCII code point (0: not in the pattern).
+    ascii: [u32; 128],
+    /// The rows of the other code points: an open-addressing table of (code point, row),
+    /// at most half full, [`EMPTY`] in free slots.
+    other: Vec<(u32, u32)>,
+    rows: Vec<u64>,
+}
+
+/// No code point: a free slot of [`MatchMasks::other`].
+const EMPTY: u32 = u32::MAX;
+
+impl Default for MatchMasks {
+    fn default() -> Self {
+        MatchMasks {
+            words: 1,
+            ascii: [0; 128],
+            other: Vec::new(),
+            rows: Vec::new(),
+        }
+    }
+}
+
+impl MatchMasks {
+    /// The masks of `pattern`, replacing what was there.
+    fn fill(&mut self, pattern: &[char]) {
+        let words = pattern.len().div_ceil(64).max(1);
+        self.words = words;
+        self.ascii = [0; 128];
+        self.other.clear();
+        self.other
+            .resize((2 * pattern.len()).next_power_of_two().max(8), (EMPTY, 0));
+        self.rows.clear();
+        self.rows.resize(words, 0);
+        for (i, &c) in pattern.iter().enumerate() {
+            let row = match self.row_index(c) {
+                0 => self.add_row(c),
+                row => row,
+            };
+            if let Some(word) = self.rows.get_mut(row * words + i / 64) {
+                *word |= 1 << (i % 64);
             }
         }
     }
-    let zeros = vec![0u64; words];
+
+    /// The slot of `c` in `other`: where it is, or the free slot where it would go.
+    fn slot(&self, c: char) -> usize {
+        let mask = self.other.len() - 1;
+        let mut i = ((c as u32).wrapping_mul(0x9E37_79B1) >> 16) as usize & mask;
+        while let Some(&(k, _)) = self.other.get(i) {
+            if k == c as u32 || k == EMPTY {
+                break;
+            }
+            i = (i + 1) & mask;
+        }
+        i
+    }
+
+    fn row_index(&self, c: char) -> usize {
+        match self.ascii.get(c as usize) {
+            Some(&row) => row as usize,
+            None => match self.other.get(self.slot(c)) {
+                Some(&(k, row)) if k == c as u32 => row as usize,
+                _ => 0,
+            },
+        }
+    }
+
+    fn add_row(&mut self, c: char) -> usize {
+        let row = self.rows.len() / self.words;
+        self.rows.resize(self.rows.len() + self.words, 0);
+        let slot = self.slot(c);
+        match self.ascii.get_mut(c as usize) {
+            Some(r) => *r = row as u32,
+            None => {
+                if let Some(entry) = self.other.get_mut(slot) {
+                    *entry = (c as u32, row as u32);
+                }
+            }
+        }
+        row
+    }
+
+    fn row(&self, c: char) -> &[u64] {
+        let start = self.row_index(c) * self.words;
+        self.rows.get(start..start + self.words).unwrap_or_default()
+    }
+}
+
+/// Buffers reused across calls on one thread.
+#[derive(Default)]
+struct Scratch {
+    tokens: Tokens,
+    a: Vec<char>,
+    b: Vec<char>,
+    masks: MatchMasks,
+    v: Vec<u64>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// Length of the longest common subsequence of two code-point sequences.
+#[cfg(test)]
+fn lcs_len(a: &[char], b: &[char]) -> usize {
+    lcs_len_with(a, b, &mut MatchMasks::default(), &mut Vec::new())
+}
+
+/// [`lcs_len`] with reused tables.
+fn lcs_len_with(a: &[char], b: &[char], masks: &mut MatchMasks, v: &mut Vec<u64>) -> usize {
+    // A common prefix and suffix are part of some longest common subsequence.
+    let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let (a, b) = (&a[prefix..], &b[prefix..]);
+    let suffix = a
+        .iter()
+        .rev()
+        .zip(b.iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count();
+    let (a, b) = (&a[..a.len() - suffix], &b[..b.len() - suffix]);
+    let (pattern, text) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    if pattern.is_empty() {
+        return prefix + suffix;
+    }
+    masks.fill(pattern);
     // V: a bit per pattern position, cleared where the LCS has used it.
-    let mut v = vec![u64::MAX; words];
-    for c in text {
-        let row = match symbols.binary_search(c) {
-            Ok(row) => masks.get(row * words..(row + 1) * words).unwrap_or(&zeros),
-            Err(_) => &zeros,
-        };
-        let mut carry = false;
-        for (vw, &m) in v.iter_mut().zip(row) {
-            let u = *vw & m;
-            let (sum, c1) = vw.overflowing_add(u);
-            let (sum, c2) = sum.overflowing_add(u64::from(carry));
-            carry = c1 || c2;
-            *vw = sum | (*vw - u);
+    v.clear();
+    v.resize(masks.words, u64::MAX);
+    if let [v] = v.as_mut_slice() {
+        for &c in text {
+            let u = *v & masks.rows[masks.row_index(c)];
+            *v = v.wrapping_add(u) | (*v - u);
+        }
+    } else {
+        for &c in text {
+            let mut carry = false;
+            for (vw, &m) in v.iter_mut().zip(masks.row(c)) {
+                let u = *vw & m;
+                let (sum, c1) = vw.overflowing_add(u);
+                let (sum, c2) = sum.overflowing_add(u64::from(carry));
+                carry = c1 || c2;
+                *vw = sum | (*vw - u);
+            }
         }
     }
     // The LCS is the number of cleared bits among the pattern's positions (carries may
     // also clear the bits above them in the last word, which are not counted).
-    v.iter()
+    let middle: usize = v
+        .iter()
         .enumerate()
         .map(|(w, &vw)| {
             let valid = (pattern.len() - 64 * w).min(64);
@@ -105,7 +276,8 @@ fn lcs_len(a: &[char], b: &[char]) -> usize {
             };
             (!vw & mask).count_ones() as usize
         })
-        .sum()
+        .sum();
+    prefix + suffix + middle
 }
 
 /// `int(round(100 * (1.0 - dist / lensum)))`, the float expression of python-Levenshtein
@@ -117,17 +289,15 @@ fn rounded_ratio(dist: usize, lensum: usize) -> u32 {
 }
 
 /// `fuzz.ratio` on already processed strings (with its decorators).
-fn ratio(a: &str, b: &str) -> u32 {
+fn ratio(a: &[char], b: &[char], masks: &mut MatchMasks, v: &mut Vec<u64>) -> u32 {
     if a == b {
         return 100;
     }
     if a.is_empty() || b.is_empty() {
         return 0;
     }
-    let ac: Vec<char> = a.chars().collect();
-    let bc: Vec<char> = b.chars().collect();
-    let lensum = ac.len() + bc.len();
-    rounded_ratio(lensum - 2 * lcs_len(&ac, &bc), lensum)
+    let lensum = a.len() + b.len();
+    rounded_ratio(lensum - 2 * lcs_len_with(a, b, masks, v), lensum)
 }
 
 /// `fuzz.token_sort_ratio(a, b)` (0..=100).
@@ -135,7 +305,17 @@ pub fn token_sort_ratio(a: &str, b: &str) -> u32 {
     if a == b {
         return 100;
     }
-    ratio(&process_and_sort(a), &process_and_sort(b))
+    let score = |s: &mut Scratch| {
+        process_and_sort_chars(a, &mut s.tokens, &mut s.a);
+        process_and_sort_chars(b, &mut s.tokens, &mut s.b);
+        ratio(&s.a, &s.b, &mut s.masks, &mut s.v)
+    };
+    SCRATCH
+        .try_with(|cell| match cell.try_borrow_mut() {
+            Ok(mut scratch) => score(&mut scratch),
+            Err(_) => score(&mut Scratch::default()),
+        })
+        .unwrap_or_else(|_| score(&mut Scratch::default()))
 }
 
 /// Upstream `char_f1(y_pred, y_true) = fuzz.token_sort_ratio(y_pred, y_true) / 100.0`.
@@ -214,7 +394,7 @@ mod tests {
         assert_eq!(char_f1("ab", "abc"), 0.8);
         // banker's rounding: 1 - 7/8 = 0.125 => 12.5 => 12
         assert_eq!(token_sort_ratio("a", "bcdefgh"), 0);
-        assert_eq!(ratio("abcd", "axxxxxxxxxxxxxx"), 11);
+        assert_eq!(token_sort_ratio("abcd", "axxxxxxxxxxxxxx"), 11);
     }
 
     #[test]
@@ -255,7 +435,19 @@ mod tests {
         assert_eq!(char_f1_batch(&preds, &golds), single);
     }
 
+    /// Characters that exercise every path of the tokenizer: ASCII, U+0080..U+00FF,
+    /// U+03A3 and other Greek, 'İ' (two-code-point lower()), full-width, kana and kanji,
+    /// combining marks, whitespace of all kinds, ZWJ emoji and code points above the BMP.
+    const MIXED: &str = "[a-zA-Z0-9_ .,!?'\"\\-\u{80}-\u{FF}ΣσςΑΟΔİıßẞǅĳŉÅЖжＡＢｃ０１あいアイ日本東京\u{3000}\u{1C}-\u{1F}\u{2000}\u{200B}\u{301}\u{3099}\u{200D}\u{FE0F}😀👍🏽𠀋𝐀𝑎①Ⅻ½]";
+
     proptest! {
+        #[test]
+        fn code_point_path_matches_string_path(a in proptest::string::string_regex(&format!("{MIXED}{{0,90}}")).unwrap()) {
+            let mut out = Vec::new();
+            process_and_sort_chars(&a, &mut Tokens::default(), &mut out);
+            prop_assert_eq!(out.into_iter().collect::<String>(), process_and_sort(&a));
+        }
+
         #[test]
         fn lcs_matches_naive(a in "[abcあい😀\u{301}]{0,150}", b in "[abcdあう😀]{0,150}") {
             let (ac, bc) = (chars(&a), chars(&b));

@@ -260,14 +260,12 @@ def test_prepared_errors():
     item = ns.bfcl_prepare("irrelevance", "not read")
     assert item.category == "irrelevance"
     assert tuple(item.check("no call")) == (True, None)
-    # `check` is a plain METH_FASTCALL method: positional only, pyo3-style errors.
-    with pytest.raises(TypeError, match="argument 'raw_output'"):
+    with pytest.raises(TypeError, match="raw_output"):
         item.check(None)  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match="1 positional argument"):
+    with pytest.raises(TypeError):
         item.check("a", "b")  # type: ignore[call-arg]
-    with pytest.raises(TypeError, match="keyword"):
-        item.check(raw_output="x")  # type: ignore[call-arg]
-    with pytest.raises(TypeError, match="doesn't apply"):
+    assert item.check(raw_output="x") == item.check("x")
+    with pytest.raises(TypeError):
         ns.BfclItem.check("not an item", "x")  # type: ignore[arg-type]
     with pytest.raises(UnicodeEncodeError):
         item.check("\ud800")

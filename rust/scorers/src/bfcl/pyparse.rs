@@ -873,25 +873,44 @@ pub fn parse_eval(src: &str) -> PResult<Expr> {
     } else {
         src
     };
-    let chars: Vec<char> = src.chars().collect();
-    let toks = Lexer {
+    let (mut chars, toks) = BUFFERS.try_with(|b| b.take()).unwrap_or_default();
+    chars.clear();
+    chars.extend(src.chars());
+    let lexed = Lexer {
         s: &chars,
         i: 0,
-        toks: Vec::with_capacity(chars.len() / 3 + 4),
+        toks,
         depth: Vec::new(),
     }
-    .run()?;
-    let mut p = Parser {
-        toks,
-        pos: 0,
-        depth: 0,
+    .run();
+    let (result, toks) = match lexed {
+        Ok(toks) => {
+            let mut p = Parser {
+                toks,
+                pos: 0,
+                depth: 0,
+            };
+            let result = p.expressions().and_then(|e| {
+                while p.eat_newline() {}
+                match p.peek() {
+                    Tok::End => Ok(e),
+                    _ => err("invalid syntax"),
+                }
+            });
+            (result, p.toks)
+        }
+        Err(e) => (Err(e), Vec::new()),
     };
-    let e = p.expressions()?;
-    while p.eat_newline() {}
-    if !matches!(p.peek(), Tok::End) {
-        return err("invalid syntax");
-    }
-    Ok(e)
+    let mut toks = toks;
+    toks.clear();
+    let _ = BUFFERS.try_with(|b| b.set((chars, toks)));
+    result
+}
+
+thread_local! {
+    /// The code points and tokens of the last input on this thread, kept for the next:
+    /// allocating and freeing them per call made glibc consolidate its free lists each time.
+    static BUFFERS: std::cell::Cell<(Vec<char>, Vec<Tok>)> = const { std::cell::Cell::new((Vec::new(), Vec::new())) };
 }
 
 struct Parser {
