@@ -323,22 +323,13 @@ pub fn char_f1(pred: &str, gold: &str) -> f64 {
     f64::from(token_sort_ratio(pred, gold)) / 100.0
 }
 
-/// Pairs per thread below which a batch is not worth splitting (a pair takes ~1 µs).
-const PAIRS_PER_THREAD: usize = 4096;
-
-/// [`char_f1`] of each pair, on all cores for large batches. The lists have the same
-/// length (the caller checks).
+/// [`char_f1`] of each pair (the lists have the same length; the caller checks).
 pub fn char_f1_batch(preds: &[String], golds: &[String]) -> Vec<f64> {
-    let n = preds.len().min(golds.len());
-    let scored: Result<Vec<f64>, ()> = crate::par::map_ranges(n, PAIRS_PER_THREAD, |range| {
-        Ok(range
-            .map(|i| match (preds.get(i), golds.get(i)) {
-                (Some(p), Some(g)) => char_f1(p, g),
-                _ => 0.0,
-            })
-            .collect())
-    });
-    scored.unwrap_or_default()
+    preds
+        .iter()
+        .zip(golds)
+        .map(|(p, g)| char_f1(p, g))
+        .collect()
 }
 
 #[cfg(test)]

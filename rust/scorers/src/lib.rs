@@ -10,7 +10,6 @@ pub mod control;
 pub mod fuzz;
 pub mod nfkc;
 pub mod normalize;
-mod par;
 pub mod pyfloat;
 pub mod pystr;
 pub mod robust;

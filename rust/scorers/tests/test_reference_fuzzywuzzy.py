@@ -12,7 +12,7 @@ import random
 import unicodedata
 
 import pytest
-from _shared import require_module
+from _shared import property_seeds, require_module
 
 import nejumi_scorers as ns
 
@@ -259,8 +259,8 @@ def _one_edit(rng: random.Random, s: str) -> str:
     return "".join(chars)
 
 
-def _property_pairs(n: int) -> list[tuple[str, str]]:
-    rng = random.Random(SEED + 1)
+def _property_pairs(n: int, seed: int) -> list[tuple[str, str]]:
+    rng = random.Random(seed)
     pairs = []
     for i in range(n):
         a = _property_text(rng, rng.choice(_KINDS))
@@ -277,9 +277,10 @@ def _property_pairs(n: int) -> list[tuple[str, str]]:
     return pairs
 
 
-def test_property_100k_pairs_match_fuzzywuzzy(fuzz):
+@pytest.mark.parametrize("seed", property_seeds(SEED + 1))
+def test_property_100k_pairs_match_fuzzywuzzy(fuzz, seed):
     """char_f1 and char_f1_batch equal fuzzywuzzy on 100,000 seeded random and adversarial pairs."""
-    pairs = _property_pairs(N_PROPERTY)
+    pairs = _property_pairs(N_PROPERTY, seed)
     forms = ("both one-byte", "two-byte", "four-byte")
     kinds = {k: 0 for k in ("crosses 64", "crosses 128", "empty side", "latin-1", "zwj", *forms)}
     want = []
@@ -291,7 +292,7 @@ def test_property_100k_pairs_match_fuzzywuzzy(fuzz):
         kinds["empty side"] += not a or not b
         kinds["latin-1"] += any("\x80" <= c <= "\xff" for c in a + b)
         kinds["zwj"] += "\u200d" in a + b
-        # CPython's storage form (1, 2 or 4 bytes per code point): each is its own path.
+        # Code points up to U+00FF, in the BMP and above it: all three widths are covered.
         widest = max(map(ord, a + b), default=0)
         kinds["both one-byte"] += widest < 0x100
         kinds["two-byte"] += 0x100 <= widest < 0x10000

@@ -14,6 +14,7 @@ import sys
 import unicodedata
 
 import pytest
+from _shared import property_seeds
 
 import nejumi_scorers as ns
 
@@ -122,8 +123,9 @@ def test_every_code_point_float_like_python():
 
 
 @needs_same_unicode
-def test_random_predictions_normalize_like_python():
-    rng = random.Random(SEED)
+@pytest.mark.parametrize("seed", property_seeds(SEED))
+def test_random_predictions_normalize_like_python(seed):
+    rng = random.Random(seed)
     alphabet = [
         *" \t\n\r\x0b\x0c\x1c\x85\xa0\u3000\u2028'\"\"'\n\nabcABCΣσİßﬁ１２ＡＢ＄＆＃＠$&#@,",
         *"回答応え:日本語😀👍🏽\u0301\u3099ｶﾞ㍿①ǅ",
@@ -137,8 +139,9 @@ def test_random_predictions_normalize_like_python():
         assert ns.text_formatter(raw, task) == reference_formatter(raw, task), (raw, task)
 
 
-def test_random_numbers_parse_like_python():
-    rng = random.Random(SEED)
+@pytest.mark.parametrize("seed", property_seeds(SEED))
+def test_random_numbers_parse_like_python(seed):
+    rng = random.Random(seed)
     alphabet = [
         *"0123456789._+-eEinfatyINFATY \t\n\x0b\x0c\r\x1c\x7f\u3000\x85１٣²一,",
         *("inf", "nan", "infinity", "1_0", "e5", "__"),
@@ -155,8 +158,9 @@ def test_random_numbers_parse_like_python():
         assert ns.exact_match_figure(a, b) == want, (a, b)
 
 
-def test_float_values_round_like_python():
-    rng = random.Random(SEED)
+@pytest.mark.parametrize("seed", property_seeds(SEED))
+def test_float_values_round_like_python(seed):
+    rng = random.Random(seed)
     for _ in range(20000):
         digits = "".join(rng.choice("0123456789") for _ in range(rng.randint(1, 30)))
         point = rng.randint(0, len(digits))

@@ -120,7 +120,7 @@ impl Item {
         functions_json: &str,
         possible_answer_json: Option<&str>,
     ) -> Result<Item, BfclError> {
-        let functions = json::parse_docs(functions_json)
+        let functions = json::parse(functions_json)
             .map_err(|e| BfclError::Input(format!("functions_json: {e}")))?;
         let possible_answer = match possible_answer_json {
             Some(s) => Some(
@@ -250,50 +250,36 @@ impl Prepared {
     }
 }
 
-/// Items per thread below which a batch is not worth splitting (an item takes ~1-5 µs,
-/// Java / JavaScript ones ~100 µs).
-const ITEMS_PER_THREAD: usize = 1024;
-
-/// `items[i].check(outputs[i])` for every `i`, on all cores for large batches. The error
-/// is the first by index, with that index.
-pub fn check_prepared_batch<P: std::ops::Deref<Target = Prepared> + Sync>(
+/// `items[i].check(outputs[i])` for every `i`; the error is the first by index, with
+/// that index.
+pub fn check_prepared_batch<P: std::ops::Deref<Target = Prepared>>(
     items: &[P],
     outputs: &[&str],
 ) -> Result<Vec<Verdict>, (usize, BfclError)> {
-    let n = items.len().min(outputs.len());
-    crate::par::map_ranges(n, ITEMS_PER_THREAD, |range| {
-        let its = items.get(range.clone()).unwrap_or_default();
-        let outs = outputs.get(range.clone()).unwrap_or_default();
-        its.iter()
-            .zip(outs)
-            .zip(range)
-            .map(|((item, out), i)| item.check(out).map_err(|e| (i, e)))
-            .collect()
-    })
+    items
+        .iter()
+        .zip(outputs)
+        .enumerate()
+        .map(|(i, (item, out))| item.check(out).map_err(|e| (i, e)))
+        .collect()
 }
 
-/// [`check_json`] over a batch, split over the cores like [`check_prepared_batch`]; the
-/// error names the first failing index.
+/// [`check_json`] over a batch; the error names the first failing index.
 pub fn check_json_batch(
     category: &str,
     raw_outputs: &[&str],
     functions_json: &[&str],
     possible_answers_json: &[Option<&str>],
 ) -> Result<Vec<Verdict>, (usize, BfclError)> {
-    let n = raw_outputs
-        .len()
-        .min(functions_json.len())
-        .min(possible_answers_json.len());
-    crate::par::map_ranges(n, ITEMS_PER_THREAD, |range| {
-        range
-            .map(|i| {
-                let raw = raw_outputs.get(i).copied().unwrap_or_default();
-                let functions = functions_json.get(i).copied().unwrap_or_default();
-                let answer = possible_answers_json.get(i).copied().flatten();
-                check_json(category, raw, functions, answer).map_err(|e| (i, e))
-            })
-            .collect()
-    })
+    raw_outputs
+        .iter()
+        .zip(functions_json)
+        .zip(possible_answers_json)
+        .enumerate()
+        .map(|(i, ((raw, functions), answer))| {
+            check_json(category, raw, functions, *answer).map_err(|e| (i, e))
+        })
+        .collect()
 }
 
 fn check_category(category: Category, raw_output: &str, item: &Item) -> Result<Verdict, BfclError> {
