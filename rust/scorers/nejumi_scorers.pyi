@@ -5,40 +5,39 @@ surrogates raise ValueError.
 """
 
 from collections.abc import Sequence
-
-from typing_extensions import final
+from typing import final
 
 __all__ = [
-    "__version__",
     "UNICODE_VERSION",
-    "text_formatter",
-    "normalize_prediction",
-    "normalize_reference",
-    "exact_match",
-    "exact_match_figure",
-    "char_f1",
-    "token_sort_ratio",
-    "char_f1_batch",
-    "exact_match_figure_batch",
-    "normalize_prediction_batch",
-    "control_check",
-    "convert_symbol_choice",
-    "convert_incorrect_choice",
-    "robust_consistency",
-    "arc_parse_grid",
+    "BfclItem",
+    "__version__",
     "arc_attempt_correct",
-    "arc_attempt_verdict",
     "arc_attempt_correct_batch",
-    "arc_pass_at_k",
-    "arc_version_score",
+    "arc_attempt_verdict",
     "arc_format_grid",
     "arc_format_prompt",
-    "BfclItem",
+    "arc_parse_grid",
+    "arc_pass_at_k",
+    "arc_version_score",
     "bfcl_check",
     "bfcl_check_batch",
-    "bfcl_prepare",
     "bfcl_check_prepared_batch",
     "bfcl_decode_ast",
+    "bfcl_prepare",
+    "char_f1",
+    "char_f1_batch",
+    "control_check",
+    "convert_incorrect_choice",
+    "convert_symbol_choice",
+    "exact_match",
+    "exact_match_figure",
+    "exact_match_figure_batch",
+    "normalize_prediction",
+    "normalize_prediction_batch",
+    "normalize_reference",
+    "robust_consistency",
+    "text_formatter",
+    "token_sort_ratio",
 ]
 
 __version__: str
@@ -152,8 +151,8 @@ def bfcl_check_batch(
     functions_json: Sequence[str],
     possible_answers_json: Sequence[str | None],
 ) -> list[tuple[bool, str | None]]:
-    """``bfcl_check`` element-wise for one category; releases the GIL. Length mismatch or any failing item -> ValueError naming the
-    first failing index."""
+    """``bfcl_check`` element-wise for one category; releases the GIL. Length mismatch or
+    any failing item -> ValueError naming the first failing index."""
 
 @final
 class BfclItem:
@@ -165,7 +164,9 @@ class BfclItem:
     def check(self, raw_output: str) -> tuple[bool, str | None]:
         """The verdict ``bfcl_check`` gives for this item and ``raw_output``; ValueError where
         upstream's checker raises."""
-    def check_tool_calls(self, calls: Sequence[tuple[str, str]], underscore_to_dot: bool = True) -> tuple[bool, str | None]:
+    def check_tool_calls(
+        self, calls: Sequence[tuple[str, str]], underscore_to_dot: bool = True
+    ) -> tuple[bool, str | None]:
         """The verdict for the structured tool calls of a function-calling model, each
         ``(name, arguments_json)`` as the API returns them (``tool_call.function.name`` and
         ``.arguments``). Decoded as upstream's FC handlers do, ``[{name: json.loads(arguments)}]``

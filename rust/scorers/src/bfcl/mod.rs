@@ -346,7 +346,7 @@ pub fn decode_tool_calls(calls: &[(&str, &str)]) -> Result<Decoded, DecodeError>
     for (name, arguments) in calls {
         let value = json::parse(arguments)
             .or_else(|_| json::parse(&format!("{arguments}}}")))
-            .map_err(|e| DecodeError(format!("tool call {name:?}: arguments: {e}")))?;
+            .map_err(|e| DecodeError(format!("tool call {name:?}: arguments: {e}").into()))?;
         let Value::Dict(entries) = value else {
             return Ok(Decoded::NotCallFormat);
         };

@@ -2,6 +2,8 @@
 //! parser for the expression grammar. Anything CPython rejects is an error here; the
 //! message is informative only (upstream maps every failure to one error type).
 
+use std::borrow::Cow;
+
 use num_bigint::BigInt;
 use unicode_normalization::UnicodeNormalization;
 
@@ -10,11 +12,11 @@ use super::value::{is_xid_continue, is_xid_start, Value};
 
 /// A syntax error (or any other failure of `ast.parse`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SyntaxError(pub String);
+pub struct SyntaxError(pub Cow<'static, str>);
 
 type PResult<T> = Result<T, SyntaxError>;
 
-fn err<T>(msg: impl Into<String>) -> PResult<T> {
+fn err<T>(msg: impl Into<Cow<'static, str>>) -> PResult<T> {
     Err(SyntaxError(msg.into()))
 }
 

@@ -2,6 +2,8 @@
 //! (`bfcl/model_handler/utils.py`), including its quirks, and the small evaluator
 //! that stands in for `eval(ast.unparse(binop))`.
 
+use std::borrow::Cow;
+
 use num_bigint::BigInt;
 
 use super::pyast::{unparse, BinOp, Expr, UnOp};
@@ -17,18 +19,19 @@ pub struct Call {
 
 /// Why decoding failed (upstream raises and reports `ast_decoder:decoder_failed`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DecodeError(pub String);
+pub struct DecodeError(pub Cow<'static, str>);
 
 type RResult<T> = Result<T, DecodeError>;
 
-fn fail<T>(msg: impl Into<String>) -> RResult<T> {
+fn fail<T>(msg: impl Into<Cow<'static, str>>) -> RResult<T> {
     Err(DecodeError(msg.into()))
 }
 
 /// `ast_parse(input_str, "Python")`.
 pub fn ast_parse_python(input: &str) -> RResult<Vec<Call>> {
     let cleaned = input.trim_matches(|c| c == '[' || c == ']' || c == '\'');
-    let body = parse_eval(cleaned).map_err(|e| DecodeError(format!("SyntaxError: {}", e.0)))?;
+    // The message is informative only: upstream reports every failure as one error type.
+    let body = parse_eval(cleaned).map_err(|e| DecodeError(e.0))?;
     match body {
         Expr::Call { .. } => Ok(vec![resolve_call(body)?]),
         Expr::List(elts) | Expr::Tuple(elts) | Expr::Set(elts) => elts
@@ -152,7 +155,9 @@ pub fn resolve_value(e: &Expr) -> RResult<Value> {
         Expr::Name(n) => Ok(Value::Str(n.clone())),
         Expr::Call { keywords, .. } => {
             if keywords.is_empty() {
-                unparse(e).map(Value::Str).map_err(|u| DecodeError(u.0))
+                unparse(e)
+                    .map(Value::Str)
+                    .map_err(|u| DecodeError(u.0.into()))
             } else {
                 Ok(call_value(resolve_call(e.clone())?))
             }
@@ -164,8 +169,8 @@ pub fn resolve_value(e: &Expr) -> RResult<Value> {
             .map(Value::Tuple),
         Expr::Lambda(..) => fail("TypeError: 'X' object is not subscriptable"),
         Expr::Subscript(v, slice) => {
-            let a = unparse(v).map_err(|u| DecodeError(u.0))?;
-            let b = unparse(slice).map_err(|u| DecodeError(u.0))?;
+            let a = unparse(v).map_err(|u| DecodeError(u.0.into()))?;
+            let b = unparse(slice).map_err(|u| DecodeError(u.0.into()))?;
             Ok(Value::Str(format!("{a}[{b}]")))
         }
         _ => fail("Exception: Unsupported AST type"),

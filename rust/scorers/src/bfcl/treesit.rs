@@ -41,7 +41,7 @@ fn with_parser<T>(
         if guard.is_none() {
             let mut p = Parser::new();
             p.set_language(&language(java))
-                .map_err(|e| DecodeError(format!("tree-sitter language error: {e}")))?;
+                .map_err(|e| DecodeError(format!("tree-sitter language error: {e}").into()))?;
             *guard = Some(p);
         }
         match guard.as_mut() {
