@@ -216,7 +216,9 @@ impl Lexer<'_> {
                     if let Some(kw) = ascii.then(|| keyword(chars)).flatten() {
                         self.toks.push(Tok::Kw(kw));
                     } else if ascii {
-                        self.toks.push(Tok::Name(chars.iter().collect()));
+                        let mut name = String::with_capacity(chars.len());
+                        name.extend(chars.iter().map(|&c| char::from(c as u8)));
+                        self.toks.push(Tok::Name(name));
                     } else {
                         self.toks
                             .push(Tok::Name(chars.iter().copied().nfkc().collect()));
@@ -877,7 +879,11 @@ pub fn parse_eval(src: &str) -> PResult<Expr> {
     };
     let (mut chars, toks) = BUFFERS.try_with(|b| b.take()).unwrap_or_default();
     chars.clear();
-    chars.extend(src.chars());
+    if src.is_ascii() {
+        chars.extend(src.bytes().map(char::from));
+    } else {
+        chars.extend(src.chars());
+    }
     let lexed = Lexer {
         s: &chars,
         i: 0,
@@ -1064,10 +1070,46 @@ impl Parser {
     }
 
     fn expression(&mut self) -> PResult<Expr> {
+        if let Some(e) = self.lone_atom() {
+            return Ok(e);
+        }
         self.enter()?;
         let r = self.expression_inner();
         self.depth -= 1;
         r
+    }
+
+    /// A name, number, keyword constant or single plain string followed by a token that
+    /// ends an expression: the node the descent through every precedence level would
+    /// return (no operator, trailer or string concatenation can follow), without it.
+    fn lone_atom(&mut self) -> Option<Expr> {
+        let ends = matches!(
+            self.peek_at(1),
+            Tok::Op(",")
+                | Tok::Op(")")
+                | Tok::Op("]")
+                | Tok::Op("}")
+                | Tok::Op(":")
+                | Tok::Newline
+                | Tok::End
+        );
+        // The descent's first step is `enter`: where that fails, let it.
+        if !ends || self.depth >= MAX_DEPTH {
+            return None;
+        }
+        let e = match self.peek() {
+            Tok::Name(n) => Expr::Name(n.clone()),
+            Tok::Num(v) => Expr::Constant(v.clone(), false),
+            Tok::Kw("True") => Expr::Constant(Value::Bool(true), false),
+            Tok::Kw("False") => Expr::Constant(Value::Bool(false), false),
+            Tok::Kw("None") => Expr::Constant(Value::None, false),
+            Tok::Str(t) if t.bytes.is_none() && !t.fstring => {
+                Expr::Constant(Value::Str(t.text.clone()), t.u)
+            }
+            _ => return None,
+        };
+        self.pos += 1;
+        Some(e)
     }
 
     fn expression_inner(&mut self) -> PResult<Expr> {
