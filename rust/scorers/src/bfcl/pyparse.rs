@@ -50,65 +50,25 @@ const OPS1: &[&str] = &[
     "%", "~", "^", "@",
 ];
 
-/// The keyword spelled by an ASCII identifier, if any (CPython 3.11 `keyword.kwlist`).
-/// A `match` on the bytes: the compiler dispatches on the length first, where a linear
-/// scan of the list would cost ~35 comparisons per name.
-fn keyword_of(word: &[u8]) -> Option<&'static str> {
-    Some(match word {
-        b"False" => "False",
-        b"None" => "None",
-        b"True" => "True",
-        b"and" => "and",
-        b"as" => "as",
-        b"assert" => "assert",
-        b"async" => "async",
-        b"await" => "await",
-        b"break" => "break",
-        b"class" => "class",
-        b"continue" => "continue",
-        b"def" => "def",
-        b"del" => "del",
-        b"elif" => "elif",
-        b"else" => "else",
-        b"except" => "except",
-        b"finally" => "finally",
-        b"for" => "for",
-        b"from" => "from",
-        b"global" => "global",
-        b"if" => "if",
-        b"import" => "import",
-        b"in" => "in",
-        b"is" => "is",
-        b"lambda" => "lambda",
-        b"nonlocal" => "nonlocal",
-        b"not" => "not",
-        b"or" => "or",
-        b"pass" => "pass",
-        b"raise" => "raise",
-        b"return" => "return",
-        b"try" => "try",
-        b"while" => "while",
-        b"with" => "with",
-        b"yield" => "yield",
-        _ => return None,
-    })
-}
+/// CPython 3.11 `keyword.kwlist`.
+const KWLIST: &[&str] = &[
+    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue",
+    "def", "del", "elif", "else", "except", "finally", "for", "from", "global", "if", "import",
+    "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return", "try", "while",
+    "with", "yield",
+];
 
 /// Whether an ASCII identifier is a (hard) keyword.
 pub fn is_keyword(word: &[u8]) -> bool {
-    keyword_of(word).is_some()
+    KWLIST.iter().any(|k| k.as_bytes() == word)
 }
 
 /// The keyword spelled by an ASCII identifier, if any.
 fn keyword(chars: &[char]) -> Option<&'static str> {
-    if !(2..=8).contains(&chars.len()) {
-        return None;
-    }
-    let mut buf = [0u8; 8];
-    for (b, c) in buf.iter_mut().zip(chars) {
-        *b = *c as u8;
-    }
-    keyword_of(&buf[..chars.len()])
+    KWLIST
+        .iter()
+        .copied()
+        .find(|k| k.len() == chars.len() && k.chars().zip(chars).all(|(a, &b)| a == b))
 }
 
 fn is_potential_ident(c: char) -> bool {
@@ -1841,15 +1801,7 @@ mod tests {
 
     #[test]
     fn keywords_are_cpython_311_kwlist() {
-        const KWLIST: &[&str] = &[
-            "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class",
-            "continue", "def", "del", "elif", "else", "except", "finally", "for", "from", "global",
-            "if", "import", "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise",
-            "return", "try", "while", "with", "yield",
-        ];
-        for kw in KWLIST {
-            assert_eq!(keyword_of(kw.as_bytes()), Some(*kw));
-        }
+        assert_eq!(KWLIST.len(), 35);
         for word in ["match", "case", "_", "type", "print", "Nonee", "Tru", "x"] {
             assert!(!is_keyword(word.as_bytes()), "{word}");
         }

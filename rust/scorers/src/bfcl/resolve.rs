@@ -45,7 +45,7 @@ pub fn ast_parse_python(input: &str) -> RResult<Vec<Call>> {
     }
 }
 
-/// `resolve_ast_call(elem)` (consumes the node: its strings move into the result).
+/// `resolve_ast_call(elem)`.
 fn resolve_call(e: Expr) -> RResult<Call> {
     let Expr::Call { func, keywords, .. } = e else {
         return fail("not a call");
@@ -68,7 +68,7 @@ fn resolve_call(e: Expr) -> RResult<Call> {
     };
     let mut args: Vec<(Option<String>, Value)> = Vec::with_capacity(keywords.len());
     for (k, v) in keywords {
-        let value = resolve_value_owned(v)?;
+        let value = resolve_value(&v)?;
         // Python dict: a repeated key keeps its first position, takes the last value.
         if let Some(slot) = args
             .iter_mut()
@@ -80,27 +80,6 @@ fn resolve_call(e: Expr) -> RResult<Call> {
         }
     }
     Ok(Call { name, args })
-}
-
-/// [`resolve_value`] on an owned node: constants, names and containers move their
-/// contents instead of copying them.
-fn resolve_value_owned(e: Expr) -> RResult<Value> {
-    match e {
-        Expr::Constant(v, _) => Ok(v),
-        Expr::Name(n) => Ok(Value::Str(n)),
-        Expr::List(items) => items
-            .into_iter()
-            .map(resolve_value_owned)
-            .collect::<RResult<_>>()
-            .map(Value::List),
-        Expr::Tuple(items) => items
-            .into_iter()
-            .map(resolve_value_owned)
-            .collect::<RResult<_>>()
-            .map(Value::Tuple),
-        Expr::Call { ref keywords, .. } if !keywords.is_empty() => Ok(call_value(resolve_call(e)?)),
-        other => resolve_value(&other),
-    }
 }
 
 /// The call as the value of an outer parameter: `{name: {param: value}}`.
