@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import random
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -61,3 +62,16 @@ def property_seeds(fixed: int) -> list:
     (the same cases on every run) and a fresh one per session, printed in the test id
     (``test_x[seed=123]``); ``NEJUMI_PROPERTY_SEED=123`` replays a failure."""
     return [pytest.param(fixed, id=f"seed={fixed}"), pytest.param(FRESH_SEED, id=f"seed={FRESH_SEED}")]
+
+
+# The scorers follow CPython 3.11 (Unicode 14.0.0) on every interpreter; a reference that
+# is the running interpreter itself (its `str` methods, `re`, `int`, or fuzzywuzzy on top
+# of them) only agrees where that interpreter has the same Unicode version.
+UNICODE_VERSION = "14.0.0"
+needs_same_unicode = pytest.mark.skipif(
+    unicodedata.unidata_version != UNICODE_VERSION,
+    reason=(
+        f"this Python has Unicode {unicodedata.unidata_version}; nejumi_scorers follows "
+        f"CPython 3.11 (Unicode {UNICODE_VERSION})"
+    ),
+)
