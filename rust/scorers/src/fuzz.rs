@@ -324,11 +324,11 @@ pub fn char_f1(pred: &str, gold: &str) -> f64 {
 }
 
 /// [`char_f1`] of each pair (the lists have the same length; the caller checks).
-pub fn char_f1_batch(preds: &[String], golds: &[String]) -> Vec<f64> {
+pub fn char_f1_batch<S: AsRef<str>>(preds: &[S], golds: &[S]) -> Vec<f64> {
     preds
         .iter()
         .zip(golds)
-        .map(|(p, g)| char_f1(p, g))
+        .map(|(p, g)| char_f1(p.as_ref(), g.as_ref()))
         .collect()
 }
 

@@ -5,6 +5,7 @@
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedStr;
 use pyo3::types::PyString;
 
 use crate::{control, fuzz, normalize, robust};
@@ -15,11 +16,17 @@ fn text<'a>(s: &'a Bound<'_, PyString>, arg: &str) -> PyResult<&'a str> {
         .map_err(|e| PyValueError::new_err(format!("{arg}: not valid Unicode text: {e}")))
 }
 
-fn texts(items: &[Bound<'_, PyString>], arg: &str) -> PyResult<Vec<String>> {
+/// The UTF-8 texts of `items`, kept alive without the GIL (`PyBackedStr` holds the
+/// string object), for the batch functions.
+fn texts(items: &[Bound<'_, PyString>], arg: &str) -> PyResult<Vec<PyBackedStr>> {
     items
         .iter()
         .enumerate()
-        .map(|(i, s)| text(s, &format!("{arg}[{i}]")).map(str::to_owned))
+        .map(|(i, s)| {
+            PyBackedStr::try_from(s.clone()).map_err(|e| {
+                PyValueError::new_err(format!("{arg}[{i}]: not valid Unicode text: {e}"))
+            })
+        })
         .collect()
 }
 
