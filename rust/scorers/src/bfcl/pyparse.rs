@@ -65,10 +65,16 @@ pub fn is_keyword(word: &[u8]) -> bool {
 
 /// The keyword spelled by an ASCII identifier, if any.
 fn keyword(chars: &[char]) -> Option<&'static str> {
-    KWLIST
-        .iter()
-        .copied()
-        .find(|k| k.len() == chars.len() && k.chars().zip(chars).all(|(a, &b)| a == b))
+    if !(2..=8).contains(&chars.len()) {
+        return None;
+    }
+    let mut buf = [0u8; 8];
+    for (b, &c) in buf.iter_mut().zip(chars) {
+        *b = c as u8;
+    }
+    let word = std::str::from_utf8(&buf[..chars.len()]).ok()?;
+    // KWLIST is sorted (a test checks).
+    KWLIST.binary_search(&word).ok().map(|i| KWLIST[i])
 }
 
 fn is_potential_ident(c: char) -> bool {
@@ -87,7 +93,8 @@ impl Lexer<'_> {
         self.s.get(self.i + k).copied()
     }
 
-    fn run(mut self) -> PResult<Vec<Tok>> {
+    /// Tokenizes all of `s` into `toks`.
+    fn run(&mut self) -> PResult<()> {
         let mut at_line_start = true;
         let mut seen_content = false;
         loop {
@@ -220,11 +227,11 @@ impl Lexer<'_> {
             return err("unexpected EOF while parsing");
         }
         self.toks.push(Tok::End);
-        Ok(self.toks)
+        Ok(())
     }
 
     fn op(&mut self) -> PResult<&'static str> {
-        // Single-character operators that start no longer one.
+        // Operators that the next characters decide without the tables.
         let single = match self.peek(0) {
             Some('(') => Some("("),
             Some(')') => Some(")"),
@@ -236,6 +243,8 @@ impl Lexer<'_> {
             Some(';') => Some(";"),
             Some('~') => Some("~"),
             Some('=') if self.peek(1) != Some('=') => Some("="),
+            Some(':') if self.peek(1) != Some('=') => Some(":"),
+            Some('.') if !(self.peek(1) == Some('.') && self.peek(2) == Some('.')) => Some("."),
             _ => None,
         };
         if let Some(op) = single {
@@ -804,15 +813,15 @@ fn check_fstring_fields(body: &[char], nesting: usize) -> PResult<()> {
 fn parse_fstring_expr(src: &str) -> PResult<()> {
     let wrapped = format!("({src})");
     let chars: Vec<char> = wrapped.chars().collect();
-    let toks = Lexer {
+    let mut lexer = Lexer {
         s: &chars,
         i: 0,
         toks: Vec::new(),
         depth: Vec::new(),
-    }
-    .run()?;
+    };
+    lexer.run()?;
     let mut p = Parser {
-        toks,
+        toks: lexer.toks,
         pos: 0,
         depth: 0,
     };
@@ -844,32 +853,30 @@ pub fn parse_eval(src: &str) -> PResult<Expr> {
     } else {
         chars.extend(src.chars());
     }
-    let lexed = Lexer {
+    let mut lexer = Lexer {
         s: &chars,
         i: 0,
         toks,
         depth: Vec::new(),
-    }
-    .run();
-    let (result, toks) = match lexed {
-        Ok(toks) => {
-            let mut p = Parser {
-                toks,
-                pos: 0,
-                depth: 0,
-            };
-            let result = p.expressions().and_then(|e| {
-                while p.eat_newline() {}
-                match p.peek() {
-                    Tok::End => Ok(e),
-                    _ => err("invalid syntax"),
-                }
-            });
-            (result, p.toks)
-        }
-        Err(e) => (Err(e), Vec::new()),
     };
-    let mut toks = toks;
+    let lexed = lexer.run();
+    let mut toks = lexer.toks;
+    let result = lexed.and_then(|()| {
+        let mut p = Parser {
+            toks: std::mem::take(&mut toks),
+            pos: 0,
+            depth: 0,
+        };
+        let result = p.expressions().and_then(|e| {
+            while p.eat_newline() {}
+            match p.peek() {
+                Tok::End => Ok(e),
+                _ => err("invalid syntax"),
+            }
+        });
+        toks = p.toks;
+        result
+    });
     toks.clear();
     let _ = BUFFERS.try_with(|b| b.set((chars, toks)));
     result
@@ -912,6 +919,18 @@ fn binop_of(t: &Tok) -> Option<(u8, BinOp)> {
 impl Parser {
     fn peek(&self) -> &Tok {
         self.toks.get(self.pos).unwrap_or(&Tok::End)
+    }
+
+    /// The current token, moved out, and the next one made current. The parser reads a
+    /// token's contents once, except where `target_atom` parses ahead and backs off, which
+    /// puts back what it took.
+    fn take(&mut self) -> Tok {
+        let tok = self
+            .toks
+            .get_mut(self.pos)
+            .map_or(Tok::End, |t| std::mem::replace(t, Tok::End));
+        self.pos += 1;
+        tok
     }
 
     fn peek_at(&self, k: usize) -> &Tok {
@@ -1057,19 +1076,19 @@ impl Parser {
         if !ends || self.depth >= MAX_DEPTH {
             return None;
         }
-        let e = match self.peek() {
-            Tok::Name(n) => Expr::Name(n.clone()),
-            Tok::Num(v) => Expr::Constant(v.clone(), false),
+        match self.peek() {
+            Tok::Name(_) | Tok::Num(_) | Tok::Kw("True" | "False" | "None") => {}
+            Tok::Str(t) if t.bytes.is_none() && !t.fstring => {}
+            _ => return None,
+        }
+        Some(match self.take() {
+            Tok::Name(n) => Expr::Name(n),
+            Tok::Num(v) => Expr::Constant(v, false),
             Tok::Kw("True") => Expr::Constant(Value::Bool(true), false),
             Tok::Kw("False") => Expr::Constant(Value::Bool(false), false),
-            Tok::Kw("None") => Expr::Constant(Value::None, false),
-            Tok::Str(t) if t.bytes.is_none() && !t.fstring => {
-                Expr::Constant(Value::Str(t.text.clone()), t.u)
-            }
-            _ => return None,
-        };
-        self.pos += 1;
-        Some(e)
+            Tok::Str(t) => Expr::Constant(Value::Str(t.text), t.u),
+            _ => Expr::Constant(Value::None, false),
+        })
     }
 
     fn expression_inner(&mut self) -> PResult<Expr> {
@@ -1414,9 +1433,11 @@ impl Parser {
                     return err("iterable argument unpacking follows keyword argument unpacking");
                 }
                 args.push(Expr::Starred(Box::new(self.expression()?)));
-            } else if let (Tok::Name(n), Tok::Op("=")) = (self.peek(), self.peek_at(1)) {
-                let n = n.clone();
-                self.pos += 2;
+            } else if let (Tok::Name(_), Tok::Op("=")) = (self.peek(), self.peek_at(1)) {
+                let Tok::Name(n) = self.take() else {
+                    return err("invalid syntax");
+                };
+                self.pos += 1;
                 keywords.push((Some(n), self.expression()?));
                 seen_kw = true;
             } else {
@@ -1524,6 +1545,7 @@ impl Parser {
         // Parenthesised / bracketed target lists (without trailers).
         if self.is_op("(") || self.is_op("[") {
             let save = self.pos;
+            let ahead: Vec<Tok> = self.toks.get(save..).unwrap_or_default().to_vec();
             let close = if self.is_op("(") { ")" } else { "]" };
             self.pos += 1;
             if self.eat_op(close) {
@@ -1542,6 +1564,8 @@ impl Parser {
                     });
                 }
             }
+            self.toks.truncate(save);
+            self.toks.extend(ahead);
             self.pos = save;
         }
         let e = self.primary()?;
@@ -1600,11 +1624,10 @@ impl Parser {
 
     fn atom(&mut self) -> PResult<Expr> {
         match self.peek() {
-            Tok::Name(n) => {
-                let n = n.clone();
-                self.pos += 1;
-                Ok(Expr::Name(n))
-            }
+            Tok::Name(_) => match self.take() {
+                Tok::Name(n) => Ok(Expr::Name(n)),
+                _ => err("invalid syntax"),
+            },
             Tok::Kw("True") => {
                 self.pos += 1;
                 Ok(Expr::Constant(Value::Bool(true), false))
@@ -1802,6 +1825,11 @@ mod tests {
     #[test]
     fn keywords_are_cpython_311_kwlist() {
         assert_eq!(KWLIST.len(), 35);
+        assert!(KWLIST.windows(2).all(|w| w[0] < w[1]));
+        for kw in KWLIST {
+            let chars: Vec<char> = kw.chars().collect();
+            assert_eq!(keyword(&chars), Some(*kw));
+        }
         for word in ["match", "case", "_", "type", "print", "Nonee", "Tru", "x"] {
             assert!(!is_keyword(word.as_bytes()), "{word}");
         }
@@ -1810,6 +1838,17 @@ mod tests {
     #[test]
     fn accepts() {
         assert_eq!(ok("f(a=1, b='x')"), "f(a=1, b='x')");
+        // Comprehension targets are parsed ahead and backed off from: the names survive.
+        assert_eq!(ok("[x for (a).b in y]"), "[x for a.b in y]");
+        assert_eq!(ok("[x for (a, b) in y]"), "[x for a, b in y]");
+        assert_eq!(
+            ok("[x for [a, (b)] in y if (a)]"),
+            "[x for [a, b] in y if a]"
+        );
+        assert_eq!(
+            ok("f(k=g([v for (v) in w]), m=(n))"),
+            "f(k=g([v for v in w]), m=n)"
+        );
         assert_eq!(
             ok("a.b.c(x=[1, 2.5, -3], y={'k': (1,)})"),
             "a.b.c(x=[1, 2.5, -3], y={'k': (1,)})"

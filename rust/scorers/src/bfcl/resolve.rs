@@ -68,7 +68,7 @@ fn resolve_call(e: Expr) -> RResult<Call> {
     };
     let mut args: Vec<(Option<String>, Value)> = Vec::with_capacity(keywords.len());
     for (k, v) in keywords {
-        let value = resolve_value(&v)?;
+        let value = resolve_value(v)?;
         // Python dict: a repeated key keeps its first position, takes the last value.
         if let Some(slot) = args
             .iter_mut()
@@ -92,14 +92,14 @@ pub(super) fn call_value(c: Call) -> Value {
     Value::Dict(vec![(Value::Str(c.name), Value::Dict(inner))])
 }
 
-/// `resolve_ast_by_type(value)`.
-pub fn resolve_value(e: &Expr) -> RResult<Value> {
+/// `resolve_ast_by_type(value)` (consumes the node: its strings move into the value).
+pub fn resolve_value(e: Expr) -> RResult<Value> {
     match e {
-        Expr::Constant(v, _) => Ok(v.clone()),
+        Expr::Constant(v, _) => Ok(v),
         Expr::Ellipsis => Ok(Value::str("...")),
         // `-value.operand.value`, whatever the operator.
-        Expr::UnaryOp(_, operand) => match &**operand {
-            Expr::Constant(v, _) => neg(v),
+        Expr::UnaryOp(_, operand) => match *operand {
+            Expr::Constant(v, _) => neg(&v),
             Expr::Ellipsis => fail("TypeError: bad operand type for unary -: 'ellipsis'"),
             Expr::Attribute(..)
             | Expr::Subscript(..)
@@ -111,7 +111,7 @@ pub fn resolve_value(e: &Expr) -> RResult<Value> {
             _ => fail("AttributeError: object has no attribute 'value'"),
         },
         Expr::List(items) => items
-            .iter()
+            .into_iter()
             .map(resolve_value)
             .collect::<RResult<_>>()
             .map(Value::List),
@@ -130,26 +130,21 @@ pub fn resolve_value(e: &Expr) -> RResult<Value> {
             }
             Ok(Value::Dict(out))
         }
-        Expr::BinOp(..) => eval(e),
-        Expr::Name(n) => Ok(Value::Str(n.clone())),
-        Expr::Call { keywords, .. } => {
-            if keywords.is_empty() {
-                unparse(e)
-                    .map(Value::Str)
-                    .map_err(|u| DecodeError(u.0.into()))
-            } else {
-                Ok(call_value(resolve_call(e.clone())?))
-            }
-        }
+        Expr::BinOp(..) => eval(&e),
+        Expr::Name(n) => Ok(Value::Str(n)),
+        Expr::Call { ref keywords, .. } if keywords.is_empty() => unparse(&e)
+            .map(Value::Str)
+            .map_err(|u| DecodeError(u.0.into())),
+        Expr::Call { .. } => Ok(call_value(resolve_call(e)?)),
         Expr::Tuple(items) => items
-            .iter()
+            .into_iter()
             .map(resolve_value)
             .collect::<RResult<_>>()
             .map(Value::Tuple),
         Expr::Lambda(..) => fail("TypeError: 'X' object is not subscriptable"),
         Expr::Subscript(v, slice) => {
-            let a = unparse(v).map_err(|u| DecodeError(u.0.into()))?;
-            let b = unparse(slice).map_err(|u| DecodeError(u.0.into()))?;
+            let a = unparse(&v).map_err(|u| DecodeError(u.0.into()))?;
+            let b = unparse(&slice).map_err(|u| DecodeError(u.0.into()))?;
             Ok(Value::Str(format!("{a}[{b}]")))
         }
         _ => fail("Exception: Unsupported AST type"),
