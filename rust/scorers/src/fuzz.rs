@@ -162,8 +162,10 @@ impl MatchMasks {
     }
 
     /// The slot of `c` in `other`: where it is, or the free slot where it would go.
+    /// (The table has a power-of-two length and at least one free slot after `fill`, so
+    /// the probe ends; before `fill` it is empty and every lookup misses.)
     fn slot(&self, c: char) -> usize {
-        let mask = self.other.len() - 1;
+        let mask = self.other.len().wrapping_sub(1);
         let mut i = ((c as u32).wrapping_mul(0x9E37_79B1) >> 16) as usize & mask;
         while let Some(&(k, _)) = self.other.get(i) {
             if k == c as u32 || k == EMPTY {
