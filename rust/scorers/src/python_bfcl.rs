@@ -119,8 +119,8 @@ fn bfcl_prepare(
     })
 }
 
-/// `items[i].check(raw_outputs[i])` for every `i` (GIL released, large batches on all
-/// cores); errors name the first failing index.
+/// `items[i].check(raw_outputs[i])` for every `i` (GIL released); errors name the first
+/// failing index.
 #[pyfunction]
 fn bfcl_check_prepared_batch(
     py: Python<'_>,

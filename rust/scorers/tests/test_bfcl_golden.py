@@ -133,8 +133,7 @@ def test_batch_matches_single():
 
 
 def test_large_batch_matches_single_and_names_first_bad_item():
-    # Past 2 x 1024 items the batch is split over the cores: the order of the verdicts and
-    # the index of the first failing item must not depend on the split.
+    # A large batch keeps the order of the verdicts and names the first failing item.
     sub = [r for r in load_golden() if r["category"] == "simple"]
     rows = [sub[i % len(sub)] for i in range(5000)]
     outputs = [r["output"] for r in rows]

@@ -160,7 +160,7 @@ def test_char_f1_batch_matches_fuzzywuzzy(fuzz):
 
 
 class _Text(str):
-    """A str subclass: CPython stores its instances apart from the object (not compact)."""
+    """A str subclass (CPython stores its text apart from the object)."""
 
 
 def test_str_subclasses_read_like_str(fuzz):
