@@ -5,6 +5,40 @@ surrogates raise ValueError.
 """
 
 from collections.abc import Sequence
+from typing import final
+
+__all__ = [
+    "UNICODE_VERSION",
+    "BfclItem",
+    "__version__",
+    "arc_attempt_correct",
+    "arc_attempt_correct_batch",
+    "arc_attempt_verdict",
+    "arc_format_grid",
+    "arc_format_prompt",
+    "arc_parse_grid",
+    "arc_pass_at_k",
+    "arc_version_score",
+    "bfcl_check",
+    "bfcl_check_batch",
+    "bfcl_check_prepared_batch",
+    "bfcl_decode_ast",
+    "bfcl_prepare",
+    "char_f1",
+    "char_f1_batch",
+    "control_check",
+    "convert_incorrect_choice",
+    "convert_symbol_choice",
+    "exact_match",
+    "exact_match_figure",
+    "exact_match_figure_batch",
+    "normalize_prediction",
+    "normalize_prediction_batch",
+    "normalize_reference",
+    "robust_consistency",
+    "text_formatter",
+    "token_sort_ratio",
+]
 
 __version__: str
 UNICODE_VERSION: str
@@ -26,11 +60,8 @@ def exact_match(pred: str, gold: str) -> float:
 def exact_match_figure(pred: str, gold: str) -> float:
     """1.0 if ``float(pred) == float(gold)`` else 0.0 (unparsable -> 0.0; nan != nan)."""
 
-def char_f1(pred: str, gold: str, /) -> float:
-    """``fuzzywuzzy.fuzz.token_sort_ratio(pred, gold) / 100.0`` (python-Levenshtein backend).
-
-    Positional arguments only: a plain ``METH_FASTCALL`` function, for the per-item loop.
-    """
+def char_f1(pred: str, gold: str) -> float:
+    """``fuzzywuzzy.fuzz.token_sort_ratio(pred, gold) / 100.0`` (python-Levenshtein backend)."""
 
 def token_sort_ratio(a: str, b: str) -> int:
     """``fuzzywuzzy.fuzz.token_sort_ratio(a, b)`` in 0..=100."""
@@ -120,19 +151,31 @@ def bfcl_check_batch(
     functions_json: Sequence[str],
     possible_answers_json: Sequence[str | None],
 ) -> list[tuple[bool, str | None]]:
-    """``bfcl_check`` element-wise for one category; releases the GIL and splits large
-    batches over the cores. Length mismatch or any failing item -> ValueError naming the
-    first failing index."""
+    """``bfcl_check`` element-wise for one category; releases the GIL. Length mismatch or
+    any failing item -> ValueError naming the first failing index."""
 
+@final
 class BfclItem:
     """One dataset item (category, function docs, possible answer) parsed once by
     ``bfcl_prepare``; immutable, shareable across threads."""
 
     @property
     def category(self) -> str: ...
-    def check(self, raw_output: str, /) -> tuple[bool, str | None]:
+    def check(self, raw_output: str) -> tuple[bool, str | None]:
         """The verdict ``bfcl_check`` gives for this item and ``raw_output``; ValueError where
         upstream's checker raises."""
+    def check_tool_calls(
+        self, calls: Sequence[tuple[str, str]], underscore_to_dot: bool = True
+    ) -> tuple[bool, str | None]:
+        """The verdict for the structured tool calls of a function-calling model, each
+        ``(name, arguments_json)`` as the API returns them (``tool_call.function.name`` and
+        ``.arguments``). Decoded as upstream's FC handlers do, ``[{name: json.loads(arguments)}]``
+        (arguments that do not parse are retried with a ``}`` appended), then checked like
+        ``check``'s calls. Arguments that still do not parse give
+        ``ast_decoder:decoder_failed``; arguments that are not a JSON object give
+        ``ast_decoder:decoder_wrong_output_format``. ``underscore_to_dot`` is the model
+        config's flag (True for every upstream FC config): the doc name ``a.b`` is expected
+        as ``a_b``. For (ir)relevance, any call counts as a call; an empty list as none."""
 
 def bfcl_prepare(category: str, functions_json: str, possible_answer_json: str | None = None) -> BfclItem:
     """Parse one item's docs and possible answer once (same arguments and ValueErrors as

@@ -1,4 +1,4 @@
-"""Timing helpers shared by the benchmark modules: best-of-N wall time, ratios."""
+"""Timing helpers shared by the benchmark modules: best-of-N CPU time, ratios."""
 
 from __future__ import annotations
 
@@ -30,16 +30,17 @@ class Comparison:
         )
 
 
-def best_times_interleaved(runs: list[Callable[[], object]], repeats: int = 3) -> list[float]:
+def best_times_interleaved(runs: list[Callable[[], object]], repeats: int = 5) -> list[float]:
     """Fastest of `repeats` rounds for each run, the runs alternating within each round.
 
-    On a shared machine the speed drifts over seconds; alternating exposes every run to
-    the same drift, so a ratio does not depend on which side happened to run first.
+    Times are this process's CPU time, so time the machine gives to other jobs does not
+    count. On a shared machine the speed still drifts over seconds; alternating exposes
+    every run to the same drift, so a ratio does not depend on which side ran first.
     """
     best = [float("inf")] * len(runs)
     for _ in range(repeats):
         for k, run in enumerate(runs):
-            started = time.perf_counter()
+            started = time.process_time()
             run()
-            best[k] = min(best[k], time.perf_counter() - started)
+            best[k] = min(best[k], time.process_time() - started)
     return best

@@ -106,12 +106,13 @@ pub fn fast_int_grid(candidate: &str) -> Option<Grid> {
             let mut digits = 1;
             if first != b'0' {
                 while let Some(&d @ b'0'..=b'9') = b.get(i) {
-                    v = v * 10 + i64::from(d - b'0');
-                    i += 1;
+                    // Checked before the digit is added: 18 digits always fit an i64.
                     digits += 1;
                     if digits > 18 {
                         return None;
                     }
+                    v = v * 10 + i64::from(d - b'0');
+                    i += 1;
                 }
             }
             cells.push(crate::grid::wrap_i8(if negative { -v } else { v }));
@@ -216,6 +217,17 @@ mod tests {
             backscan(&format!("{}{}", "[".repeat(2000), "]".repeat(2000))),
             Err(Failure::Upstream(UpstreamError::JsonRecursion))
         );
+    }
+
+    /// Found by `fast_path_agrees_on_grids`: a 19-digit cell overflowed the i64 before
+    /// the digit limit sent it to the general path (a panic in debug builds).
+    #[test]
+    fn nineteen_digit_cell_takes_the_general_path() {
+        for text in ["[[9230000000000000000]]", "[[-9999999999999999999, 1]]"] {
+            assert_eq!(fast_int_grid(text), None);
+        }
+        let general = crate::grid::cast_rows(&backscan("[[123456789012345678]]").unwrap());
+        assert_eq!(fast_int_grid("[[123456789012345678]]"), general.ok());
     }
 
     /// Upstream's walk as Python runs it, on code points.

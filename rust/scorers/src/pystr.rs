@@ -157,29 +157,6 @@ pub fn lower_mapping(c: char) -> Option<&'static str> {
     mapped(&t::LOWER_BMP, t::LOWER, c as u32)
 }
 
-/// A character as `re.sub(r"(?u)\W", " ", s).lower()` sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WordLower {
-    /// `\W`: replaced by a space.
-    NotWord,
-    /// `\w` and `c.lower() == c`.
-    Unchanged,
-    /// `\w` with this `lower()` (for U+03A3, the non-final `σ`: the caller must check).
-    Mapped(&'static str),
-}
-
-/// [`is_word`] and [`lower_mapping`] in one step.
-pub fn word_lower(c: char) -> WordLower {
-    if !is_word(c) {
-        WordLower::NotWord
-    } else {
-        match lower_mapping(c) {
-            Some(m) => WordLower::Mapped(m),
-            None => WordLower::Unchanged,
-        }
-    }
-}
-
 /// `s.upper()`: full (context-free) case mapping, e.g. `'ß'.upper() == 'SS'`.
 pub fn upper(s: &str) -> String {
     if s.is_ascii() {
@@ -269,21 +246,6 @@ mod tests {
             "Rust differs from Python here"
         );
         assert!(is_word('_'));
-    }
-
-    #[test]
-    fn word_lower_agrees_with_lower() {
-        for c in ['a', '_', '0', 'あ', '日', '１'] {
-            assert_eq!(word_lower(c), WordLower::Unchanged, "{c:?}");
-        }
-        for c in [' ', '、', '\u{301}', '😀', '\u{24B6}'] {
-            assert_eq!(word_lower(c), WordLower::NotWord, "{c:?}");
-        }
-        assert_eq!(word_lower('A'), WordLower::Mapped("a"));
-        assert_eq!(word_lower('Ａ'), WordLower::Mapped("ａ"));
-        assert_eq!(word_lower('İ'), WordLower::Mapped("i\u{307}"));
-        assert_eq!(word_lower('𝐀'), WordLower::Unchanged);
-        assert_eq!(word_lower('𐐀'), WordLower::Mapped("𐐨"));
     }
 
     #[test]

@@ -10,8 +10,6 @@
 
 pub mod checker;
 pub mod convert;
-mod dense_language;
-pub mod fastcall;
 pub mod json;
 pub mod pyast;
 pub mod pyparse;
@@ -48,9 +46,9 @@ impl std::fmt::Display for BfclError {
 
 /// The output of `decode_ast`.
 #[derive(Debug, Clone)]
-pub enum Decoded<'a> {
+pub enum Decoded {
     /// A list of calls (`[{name: {param: value}}, ...]`).
-    Calls(Vec<Call<'a>>),
+    Calls(Vec<Call>),
     /// A successful decode that is not in function-call format (Java `{}`, JS `None`).
     NotCallFormat,
 }
@@ -58,24 +56,20 @@ pub enum Decoded<'a> {
 /// `QwenHandler._parse_query_response_prompting`: the text after the last `</think>`,
 /// with leading newlines removed.
 pub fn strip_think(raw: &str) -> &str {
-    // Scan back over the `>` bytes (SIMD) and test each for the tag: much cheaper than a
-    // general substring search on the short outputs this sees.
-    const TAG: &[u8] = b"</think>";
-    let bytes = raw.as_bytes();
-    for gt in memchr::memrchr_iter(b'>', bytes) {
-        let start = (gt + 1).saturating_sub(TAG.len());
-        if gt + 1 >= TAG.len() && bytes.get(start..=gt) == Some(TAG) {
-            return raw
-                .get(gt + 1..)
-                .unwrap_or_default()
-                .trim_start_matches('\n');
+    const TAG: &str = "</think>";
+    // Each `>` from the end, tested for the tag: cheaper than a substring search.
+    let mut end = raw.len();
+    while let Some(gt) = raw[..end].rfind('>') {
+        if raw[..=gt].ends_with(TAG) {
+            return raw[gt + 1..].trim_start_matches('\n');
         }
+        end = gt;
     }
     raw
 }
 
 /// `default_decode_ast_prompting(result, language)`.
-pub fn decode_ast(result: &str, lang: Language) -> Result<Decoded<'_>, DecodeError> {
+pub fn decode_ast(result: &str, lang: Language) -> Result<Decoded, DecodeError> {
     let s = result.trim_matches(|c| c == '`' || c == '\n' || c == ' ');
     if lang == Language::Python {
         // `ast_parse` strips `[`, `]` and `'` from both ends, so the brackets added
@@ -126,7 +120,7 @@ impl Item {
         functions_json: &str,
         possible_answer_json: Option<&str>,
     ) -> Result<Item, BfclError> {
-        let functions = json::parse_docs(functions_json)
+        let functions = json::parse(functions_json)
             .map_err(|e| BfclError::Input(format!("functions_json: {e}")))?;
         let possible_answer = match possible_answer_json {
             Some(s) => Some(
@@ -237,59 +231,82 @@ impl Prepared {
     pub fn check(&self, raw_output: &str) -> Result<Verdict, BfclError> {
         check_category(self.category, raw_output, &self.item)
     }
+
+    /// Score the structured tool calls of a function-calling model, `(name, arguments
+    /// JSON)` each, as upstream's FC handlers do: [`decode_tool_calls`], then the same
+    /// checks as [`Prepared::check`]. `underscore_to_dot` is the model config's flag
+    /// (true for every upstream FC config): the expected name `a.b` is matched as `a_b`.
+    pub fn check_tool_calls(
+        &self,
+        calls: &[(&str, &str)],
+        underscore_to_dot: bool,
+    ) -> Result<Verdict, BfclError> {
+        verdict_of(
+            self.category,
+            decode_tool_calls(calls),
+            &self.item,
+            underscore_to_dot,
+        )
+    }
 }
 
-/// Items per thread below which a batch is not worth splitting (an item takes ~1-5 µs,
-/// Java / JavaScript ones ~100 µs).
-const ITEMS_PER_THREAD: usize = 1024;
-
-/// `items[i].check(outputs[i])` for every `i`, on all cores for large batches. The error
-/// is the first by index, with that index.
-pub fn check_prepared_batch<P: std::ops::Deref<Target = Prepared> + Sync>(
+/// `items[i].check(outputs[i])` for every `i`; the error is the first by index, with
+/// that index.
+pub fn check_prepared_batch<P: std::ops::Deref<Target = Prepared>>(
     items: &[P],
     outputs: &[&str],
 ) -> Result<Vec<Verdict>, (usize, BfclError)> {
-    let n = items.len().min(outputs.len());
-    crate::par::map_ranges(n, ITEMS_PER_THREAD, |range| {
-        let its = items.get(range.clone()).unwrap_or_default();
-        let outs = outputs.get(range.clone()).unwrap_or_default();
-        its.iter()
-            .zip(outs)
-            .zip(range)
-            .map(|((item, out), i)| item.check(out).map_err(|e| (i, e)))
-            .collect()
-    })
+    items
+        .iter()
+        .zip(outputs)
+        .enumerate()
+        .map(|(i, (item, out))| item.check(out).map_err(|e| (i, e)))
+        .collect()
 }
 
-/// [`check_json`] over a batch, split over the cores like [`check_prepared_batch`]; the
-/// error names the first failing index.
+/// [`check_json`] over a batch; the error names the first failing index.
 pub fn check_json_batch(
     category: &str,
     raw_outputs: &[&str],
     functions_json: &[&str],
     possible_answers_json: &[Option<&str>],
 ) -> Result<Vec<Verdict>, (usize, BfclError)> {
-    let n = raw_outputs
-        .len()
-        .min(functions_json.len())
-        .min(possible_answers_json.len());
-    crate::par::map_ranges(n, ITEMS_PER_THREAD, |range| {
-        range
-            .map(|i| {
-                let raw = raw_outputs.get(i).copied().unwrap_or_default();
-                let functions = functions_json.get(i).copied().unwrap_or_default();
-                let answer = possible_answers_json.get(i).copied().flatten();
-                check_json(category, raw, functions, answer).map_err(|e| (i, e))
-            })
-            .collect()
-    })
+    raw_outputs
+        .iter()
+        .zip(functions_json)
+        .zip(possible_answers_json)
+        .enumerate()
+        .map(|(i, ((raw, functions), answer))| {
+            check_json(category, raw, functions, *answer).map_err(|e| (i, e))
+        })
+        .collect()
 }
 
 fn check_category(category: Category, raw_output: &str, item: &Item) -> Result<Verdict, BfclError> {
-    let text = strip_think(raw_output);
+    // (Ir)relevance always decodes as Python (`relevance_file_runner`).
+    let lang = if category.relevance {
+        Language::Python
+    } else {
+        category.lang
+    };
+    verdict_of(
+        category,
+        decode_ast(strip_think(raw_output), lang),
+        item,
+        false,
+    )
+}
+
+/// The verdict on decoded calls: upstream's relevance rule, or `ast_checker` after its
+/// decode and call-format pre-checks.
+fn verdict_of(
+    category: Category,
+    decoded: Result<Decoded, DecodeError>,
+    item: &Item,
+    underscore_to_dot: bool,
+) -> Result<Verdict, BfclError> {
     if category.relevance {
-        let contains_call =
-            matches!(decode_ast(text, Language::Python), Ok(Decoded::Calls(c)) if !c.is_empty());
+        let contains_call = matches!(&decoded, Ok(Decoded::Calls(c)) if !c.is_empty());
         return Ok(match (category.irrelevance, contains_call) {
             (true, false) | (false, true) => Verdict::ok(),
             (true, true) => Verdict::fail("irrelevance_error:decoder_success"),
@@ -302,8 +319,7 @@ fn check_category(category: Category, raw_output: &str, item: &Item) -> Result<V
             category.name
         )));
     };
-    let lang = category.lang;
-    let calls = match decode_ast(text, lang) {
+    let calls = match decoded {
         Err(_) => return Ok(Verdict::fail("ast_decoder:decoder_failed")),
         Ok(Decoded::NotCallFormat) => {
             return Ok(Verdict::fail("ast_decoder:decoder_wrong_output_format"))
@@ -314,10 +330,41 @@ fn check_category(category: Category, raw_output: &str, item: &Item) -> Result<V
         &item.functions,
         &calls,
         possible_answer,
-        lang,
+        category.lang,
         category.name,
+        underscore_to_dot,
     )
     .map_err(|c| BfclError::Crash(c.0))
+}
+
+/// A function-calling handler's `decode_ast`: `[{name: json.loads(arguments)}]` for the
+/// structured tool calls a model returned (name, JSON arguments). Arguments that do not
+/// parse are retried with a `}` appended, as `UnifiedOSSFCHandler` does; if that fails
+/// too the decode fails. Arguments that are not a JSON object are not call format.
+pub fn decode_tool_calls(calls: &[(&str, &str)]) -> Result<Decoded, DecodeError> {
+    let mut decoded = Vec::with_capacity(calls.len());
+    for (name, arguments) in calls {
+        let value = json::parse(arguments)
+            .or_else(|_| json::parse(&format!("{arguments}}}")))
+            .map_err(|e| DecodeError(format!("tool call {name:?}: arguments: {e}").into()))?;
+        let Value::Dict(entries) = value else {
+            return Ok(Decoded::NotCallFormat);
+        };
+        let args = entries
+            .into_iter()
+            .map(|(k, v)| match k {
+                Value::Str(k) => Ok((Some(k), v)),
+                _ => Err(DecodeError(
+                    "tool call arguments: a key is not a string".into(),
+                )),
+            })
+            .collect::<Result<_, _>>()?;
+        decoded.push(Call {
+            name: (*name).to_owned(),
+            args,
+        });
+    }
+    Ok(Decoded::Calls(decoded))
 }
 
 /// `check` from JSON strings (a temporary [`Prepared`]). `functions_json` is not read

@@ -2,6 +2,8 @@
 //! parser for the expression grammar. Anything CPython rejects is an error here; the
 //! message is informative only (upstream maps every failure to one error type).
 
+use std::borrow::Cow;
+
 use num_bigint::BigInt;
 use unicode_normalization::UnicodeNormalization;
 
@@ -10,11 +12,11 @@ use super::value::{is_xid_continue, is_xid_start, Value};
 
 /// A syntax error (or any other failure of `ast.parse`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SyntaxError(pub String);
+pub struct SyntaxError(pub Cow<'static, str>);
 
 type PResult<T> = Result<T, SyntaxError>;
 
-fn err<T>(msg: impl Into<String>) -> PResult<T> {
+fn err<T>(msg: impl Into<Cow<'static, str>>) -> PResult<T> {
     Err(SyntaxError(msg.into()))
 }
 
@@ -48,53 +50,17 @@ const OPS1: &[&str] = &[
     "%", "~", "^", "@",
 ];
 
-/// The keyword spelled by an ASCII identifier, if any (CPython 3.11 `keyword.kwlist`).
-/// A `match` on the bytes: the compiler dispatches on the length first, where a linear
-/// scan of the list would cost ~35 comparisons per name.
-fn keyword_of(word: &[u8]) -> Option<&'static str> {
-    Some(match word {
-        b"False" => "False",
-        b"None" => "None",
-        b"True" => "True",
-        b"and" => "and",
-        b"as" => "as",
-        b"assert" => "assert",
-        b"async" => "async",
-        b"await" => "await",
-        b"break" => "break",
-        b"class" => "class",
-        b"continue" => "continue",
-        b"def" => "def",
-        b"del" => "del",
-        b"elif" => "elif",
-        b"else" => "else",
-        b"except" => "except",
-        b"finally" => "finally",
-        b"for" => "for",
-        b"from" => "from",
-        b"global" => "global",
-        b"if" => "if",
-        b"import" => "import",
-        b"in" => "in",
-        b"is" => "is",
-        b"lambda" => "lambda",
-        b"nonlocal" => "nonlocal",
-        b"not" => "not",
-        b"or" => "or",
-        b"pass" => "pass",
-        b"raise" => "raise",
-        b"return" => "return",
-        b"try" => "try",
-        b"while" => "while",
-        b"with" => "with",
-        b"yield" => "yield",
-        _ => return None,
-    })
-}
+/// CPython 3.11 `keyword.kwlist`.
+const KWLIST: &[&str] = &[
+    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue",
+    "def", "del", "elif", "else", "except", "finally", "for", "from", "global", "if", "import",
+    "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return", "try", "while",
+    "with", "yield",
+];
 
 /// Whether an ASCII identifier is a (hard) keyword.
 pub fn is_keyword(word: &[u8]) -> bool {
-    keyword_of(word).is_some()
+    KWLIST.iter().any(|k| k.as_bytes() == word)
 }
 
 /// The keyword spelled by an ASCII identifier, if any.
@@ -103,10 +69,12 @@ fn keyword(chars: &[char]) -> Option<&'static str> {
         return None;
     }
     let mut buf = [0u8; 8];
-    for (b, c) in buf.iter_mut().zip(chars) {
-        *b = *c as u8;
+    for (b, &c) in buf.iter_mut().zip(chars) {
+        *b = c as u8;
     }
-    keyword_of(&buf[..chars.len()])
+    let word = std::str::from_utf8(&buf[..chars.len()]).ok()?;
+    // KWLIST is sorted (a test checks).
+    KWLIST.binary_search(&word).ok().map(|i| KWLIST[i])
 }
 
 fn is_potential_ident(c: char) -> bool {
@@ -125,7 +93,8 @@ impl Lexer<'_> {
         self.s.get(self.i + k).copied()
     }
 
-    fn run(mut self) -> PResult<Vec<Tok>> {
+    /// Tokenizes all of `s` into `toks`.
+    fn run(&mut self) -> PResult<()> {
         let mut at_line_start = true;
         let mut seen_content = false;
         loop {
@@ -214,7 +183,9 @@ impl Lexer<'_> {
                     if let Some(kw) = ascii.then(|| keyword(chars)).flatten() {
                         self.toks.push(Tok::Kw(kw));
                     } else if ascii {
-                        self.toks.push(Tok::Name(chars.iter().collect()));
+                        let mut name = String::with_capacity(chars.len());
+                        name.extend(chars.iter().map(|&c| char::from(c as u8)));
+                        self.toks.push(Tok::Name(name));
                     } else {
                         self.toks
                             .push(Tok::Name(chars.iter().copied().nfkc().collect()));
@@ -256,11 +227,11 @@ impl Lexer<'_> {
             return err("unexpected EOF while parsing");
         }
         self.toks.push(Tok::End);
-        Ok(self.toks)
+        Ok(())
     }
 
     fn op(&mut self) -> PResult<&'static str> {
-        // Single-character operators that start no longer one.
+        // Operators that the next characters decide without the tables.
         let single = match self.peek(0) {
             Some('(') => Some("("),
             Some(')') => Some(")"),
@@ -272,6 +243,8 @@ impl Lexer<'_> {
             Some(';') => Some(";"),
             Some('~') => Some("~"),
             Some('=') if self.peek(1) != Some('=') => Some("="),
+            Some(':') if self.peek(1) != Some('=') => Some(":"),
+            Some('.') if !(self.peek(1) == Some('.') && self.peek(2) == Some('.')) => Some("."),
             _ => None,
         };
         if let Some(op) = single {
@@ -840,15 +813,15 @@ fn check_fstring_fields(body: &[char], nesting: usize) -> PResult<()> {
 fn parse_fstring_expr(src: &str) -> PResult<()> {
     let wrapped = format!("({src})");
     let chars: Vec<char> = wrapped.chars().collect();
-    let toks = Lexer {
+    let mut lexer = Lexer {
         s: &chars,
         i: 0,
         toks: Vec::new(),
         depth: Vec::new(),
-    }
-    .run()?;
+    };
+    lexer.run()?;
     let mut p = Parser {
-        toks,
+        toks: lexer.toks,
         pos: 0,
         depth: 0,
     };
@@ -873,25 +846,46 @@ pub fn parse_eval(src: &str) -> PResult<Expr> {
     } else {
         src
     };
-    let chars: Vec<char> = src.chars().collect();
-    let toks = Lexer {
+    let (mut chars, toks) = BUFFERS.try_with(|b| b.take()).unwrap_or_default();
+    chars.clear();
+    if src.is_ascii() {
+        chars.extend(src.bytes().map(char::from));
+    } else {
+        chars.extend(src.chars());
+    }
+    let mut lexer = Lexer {
         s: &chars,
         i: 0,
-        toks: Vec::with_capacity(chars.len() / 3 + 4),
-        depth: Vec::new(),
-    }
-    .run()?;
-    let mut p = Parser {
         toks,
-        pos: 0,
-        depth: 0,
+        depth: Vec::new(),
     };
-    let e = p.expressions()?;
-    while p.eat_newline() {}
-    if !matches!(p.peek(), Tok::End) {
-        return err("invalid syntax");
-    }
-    Ok(e)
+    let lexed = lexer.run();
+    let mut toks = lexer.toks;
+    let result = lexed.and_then(|()| {
+        let mut p = Parser {
+            toks: std::mem::take(&mut toks),
+            pos: 0,
+            depth: 0,
+        };
+        let result = p.expressions().and_then(|e| {
+            while p.eat_newline() {}
+            match p.peek() {
+                Tok::End => Ok(e),
+                _ => err("invalid syntax"),
+            }
+        });
+        toks = p.toks;
+        result
+    });
+    toks.clear();
+    let _ = BUFFERS.try_with(|b| b.set((chars, toks)));
+    result
+}
+
+thread_local! {
+    /// The code points and tokens of the last input on this thread, kept for the next:
+    /// allocating and freeing them per call made glibc consolidate its free lists each time.
+    static BUFFERS: std::cell::Cell<(Vec<char>, Vec<Tok>)> = const { std::cell::Cell::new((Vec::new(), Vec::new())) };
 }
 
 struct Parser {
@@ -925,6 +919,18 @@ fn binop_of(t: &Tok) -> Option<(u8, BinOp)> {
 impl Parser {
     fn peek(&self) -> &Tok {
         self.toks.get(self.pos).unwrap_or(&Tok::End)
+    }
+
+    /// The current token, moved out, and the next one made current. The parser reads a
+    /// token's contents once, except where `target_atom` parses ahead and backs off, which
+    /// puts back what it took.
+    fn take(&mut self) -> Tok {
+        let tok = self
+            .toks
+            .get_mut(self.pos)
+            .map_or(Tok::End, |t| std::mem::replace(t, Tok::End));
+        self.pos += 1;
+        tok
     }
 
     fn peek_at(&self, k: usize) -> &Tok {
@@ -1043,10 +1049,46 @@ impl Parser {
     }
 
     fn expression(&mut self) -> PResult<Expr> {
+        if let Some(e) = self.lone_atom() {
+            return Ok(e);
+        }
         self.enter()?;
         let r = self.expression_inner();
         self.depth -= 1;
         r
+    }
+
+    /// A name, number, keyword constant or single plain string followed by a token that
+    /// ends an expression: the node the descent through every precedence level would
+    /// return (no operator, trailer or string concatenation can follow), without it.
+    fn lone_atom(&mut self) -> Option<Expr> {
+        let ends = matches!(
+            self.peek_at(1),
+            Tok::Op(",")
+                | Tok::Op(")")
+                | Tok::Op("]")
+                | Tok::Op("}")
+                | Tok::Op(":")
+                | Tok::Newline
+                | Tok::End
+        );
+        // The descent's first step is `enter`: where that fails, let it.
+        if !ends || self.depth >= MAX_DEPTH {
+            return None;
+        }
+        match self.peek() {
+            Tok::Name(_) | Tok::Num(_) | Tok::Kw("True" | "False" | "None") => {}
+            Tok::Str(t) if t.bytes.is_none() && !t.fstring => {}
+            _ => return None,
+        }
+        Some(match self.take() {
+            Tok::Name(n) => Expr::Name(n),
+            Tok::Num(v) => Expr::Constant(v, false),
+            Tok::Kw("True") => Expr::Constant(Value::Bool(true), false),
+            Tok::Kw("False") => Expr::Constant(Value::Bool(false), false),
+            Tok::Str(t) => Expr::Constant(Value::Str(t.text), t.u),
+            _ => Expr::Constant(Value::None, false),
+        })
     }
 
     fn expression_inner(&mut self) -> PResult<Expr> {
@@ -1391,9 +1433,11 @@ impl Parser {
                     return err("iterable argument unpacking follows keyword argument unpacking");
                 }
                 args.push(Expr::Starred(Box::new(self.expression()?)));
-            } else if let (Tok::Name(n), Tok::Op("=")) = (self.peek(), self.peek_at(1)) {
-                let n = n.clone();
-                self.pos += 2;
+            } else if let (Tok::Name(_), Tok::Op("=")) = (self.peek(), self.peek_at(1)) {
+                let Tok::Name(n) = self.take() else {
+                    return err("invalid syntax");
+                };
+                self.pos += 1;
                 keywords.push((Some(n), self.expression()?));
                 seen_kw = true;
             } else {
@@ -1501,6 +1545,7 @@ impl Parser {
         // Parenthesised / bracketed target lists (without trailers).
         if self.is_op("(") || self.is_op("[") {
             let save = self.pos;
+            let ahead: Vec<Tok> = self.toks.get(save..).unwrap_or_default().to_vec();
             let close = if self.is_op("(") { ")" } else { "]" };
             self.pos += 1;
             if self.eat_op(close) {
@@ -1519,6 +1564,8 @@ impl Parser {
                     });
                 }
             }
+            self.toks.truncate(save);
+            self.toks.extend(ahead);
             self.pos = save;
         }
         let e = self.primary()?;
@@ -1577,11 +1624,10 @@ impl Parser {
 
     fn atom(&mut self) -> PResult<Expr> {
         match self.peek() {
-            Tok::Name(n) => {
-                let n = n.clone();
-                self.pos += 1;
-                Ok(Expr::Name(n))
-            }
+            Tok::Name(_) => match self.take() {
+                Tok::Name(n) => Ok(Expr::Name(n)),
+                _ => err("invalid syntax"),
+            },
             Tok::Kw("True") => {
                 self.pos += 1;
                 Ok(Expr::Constant(Value::Bool(true), false))
@@ -1778,14 +1824,11 @@ mod tests {
 
     #[test]
     fn keywords_are_cpython_311_kwlist() {
-        const KWLIST: &[&str] = &[
-            "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class",
-            "continue", "def", "del", "elif", "else", "except", "finally", "for", "from", "global",
-            "if", "import", "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise",
-            "return", "try", "while", "with", "yield",
-        ];
+        assert_eq!(KWLIST.len(), 35);
+        assert!(KWLIST.windows(2).all(|w| w[0] < w[1]));
         for kw in KWLIST {
-            assert_eq!(keyword_of(kw.as_bytes()), Some(*kw));
+            let chars: Vec<char> = kw.chars().collect();
+            assert_eq!(keyword(&chars), Some(*kw));
         }
         for word in ["match", "case", "_", "type", "print", "Nonee", "Tru", "x"] {
             assert!(!is_keyword(word.as_bytes()), "{word}");
@@ -1795,6 +1838,17 @@ mod tests {
     #[test]
     fn accepts() {
         assert_eq!(ok("f(a=1, b='x')"), "f(a=1, b='x')");
+        // Comprehension targets are parsed ahead and backed off from: the names survive.
+        assert_eq!(ok("[x for (a).b in y]"), "[x for a.b in y]");
+        assert_eq!(ok("[x for (a, b) in y]"), "[x for a, b in y]");
+        assert_eq!(
+            ok("[x for [a, (b)] in y if (a)]"),
+            "[x for [a, b] in y if a]"
+        );
+        assert_eq!(
+            ok("f(k=g([v for (v) in w]), m=(n))"),
+            "f(k=g([v for v in w]), m=n)"
+        );
         assert_eq!(
             ok("a.b.c(x=[1, 2.5, -3], y={'k': (1,)})"),
             "a.b.c(x=[1, 2.5, -3], y={'k': (1,)})"

@@ -6,43 +6,32 @@ use std::borrow::Cow;
 
 use num_bigint::BigInt;
 
-use super::fastcall;
 use super::pyast::{unparse, BinOp, Expr, UnOp};
 use super::pyparse::parse_eval;
 use super::value::{dict_insert, Value};
 
-/// One decoded call: `{name: {param: value}}`; a `None` param is `**mapping`. The name
-/// and the parameter names borrow from the model output where the decoder can (the fast
-/// path): no allocation per name.
+/// One decoded call: `{name: {param: value}}`; a `None` param is `**mapping`.
 #[derive(Debug, Clone)]
-pub struct Call<'a> {
-    pub name: Cow<'a, str>,
-    pub args: Vec<(Option<Cow<'a, str>>, Value)>,
+pub struct Call {
+    pub name: String,
+    pub args: Vec<(Option<String>, Value)>,
 }
 
 /// Why decoding failed (upstream raises and reports `ast_decoder:decoder_failed`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DecodeError(pub String);
+pub struct DecodeError(pub Cow<'static, str>);
 
 type RResult<T> = Result<T, DecodeError>;
 
-fn fail<T>(msg: impl Into<String>) -> RResult<T> {
+fn fail<T>(msg: impl Into<Cow<'static, str>>) -> RResult<T> {
     Err(DecodeError(msg.into()))
 }
 
 /// `ast_parse(input_str, "Python")`.
-pub fn ast_parse_python(input: &str) -> RResult<Vec<Call<'_>>> {
+pub fn ast_parse_python(input: &str) -> RResult<Vec<Call>> {
     let cleaned = input.trim_matches(|c| c == '[' || c == ']' || c == '\'');
-    if let Some(decoded) = fastcall::decode(cleaned) {
-        return decoded;
-    }
-    ast_parse_python_full(cleaned)
-}
-
-/// [`ast_parse_python`] by the full tokenizer, parser and resolver (`cleaned` is already
-/// stripped of `[`, `]` and `'` at both ends).
-pub fn ast_parse_python_full(cleaned: &str) -> RResult<Vec<Call<'static>>> {
-    let body = parse_eval(cleaned).map_err(|e| DecodeError(format!("SyntaxError: {}", e.0)))?;
+    // The message is informative only: upstream reports every failure as one error type.
+    let body = parse_eval(cleaned).map_err(|e| DecodeError(e.0))?;
     match body {
         Expr::Call { .. } => Ok(vec![resolve_call(body)?]),
         Expr::List(elts) | Expr::Tuple(elts) | Expr::Set(elts) => elts
@@ -56,8 +45,8 @@ pub fn ast_parse_python_full(cleaned: &str) -> RResult<Vec<Call<'static>>> {
     }
 }
 
-/// `resolve_ast_call(elem)` (consumes the node: its strings move into the result).
-fn resolve_call(e: Expr) -> RResult<Call<'static>> {
+/// `resolve_ast_call(elem)`.
+fn resolve_call(e: Expr) -> RResult<Call> {
     let Expr::Call { func, keywords, .. } = e else {
         return fail("not a call");
     };
@@ -77,9 +66,9 @@ fn resolve_call(e: Expr) -> RResult<Call<'static>> {
             parts.join(".")
         }
     };
-    let mut args: Vec<(Option<Cow<'static, str>>, Value)> = Vec::with_capacity(keywords.len());
+    let mut args: Vec<(Option<String>, Value)> = Vec::with_capacity(keywords.len());
     for (k, v) in keywords {
-        let value = resolve_value_owned(v)?;
+        let value = resolve_value(v)?;
         // Python dict: a repeated key keeps its first position, takes the last value.
         if let Some(slot) = args
             .iter_mut()
@@ -87,54 +76,30 @@ fn resolve_call(e: Expr) -> RResult<Call<'static>> {
         {
             slot.1 = value;
         } else {
-            args.push((k.map(Cow::Owned), value));
+            args.push((k, value));
         }
     }
-    Ok(Call {
-        name: Cow::Owned(name),
-        args,
-    })
-}
-
-/// [`resolve_value`] on an owned node: constants, names and containers move their
-/// contents instead of copying them.
-fn resolve_value_owned(e: Expr) -> RResult<Value> {
-    match e {
-        Expr::Constant(v, _) => Ok(v),
-        Expr::Name(n) => Ok(Value::Str(n)),
-        Expr::List(items) => items
-            .into_iter()
-            .map(resolve_value_owned)
-            .collect::<RResult<_>>()
-            .map(Value::List),
-        Expr::Tuple(items) => items
-            .into_iter()
-            .map(resolve_value_owned)
-            .collect::<RResult<_>>()
-            .map(Value::Tuple),
-        Expr::Call { ref keywords, .. } if !keywords.is_empty() => Ok(call_value(resolve_call(e)?)),
-        other => resolve_value(&other),
-    }
+    Ok(Call { name, args })
 }
 
 /// The call as the value of an outer parameter: `{name: {param: value}}`.
-pub(super) fn call_value(c: Call<'_>) -> Value {
+pub(super) fn call_value(c: Call) -> Value {
     let inner = c
         .args
         .into_iter()
-        .map(|(k, v)| (k.map_or(Value::None, |k| Value::Str(k.into_owned())), v))
+        .map(|(k, v)| (k.map_or(Value::None, Value::Str), v))
         .collect();
-    Value::Dict(vec![(Value::Str(c.name.into_owned()), Value::Dict(inner))])
+    Value::Dict(vec![(Value::Str(c.name), Value::Dict(inner))])
 }
 
-/// `resolve_ast_by_type(value)`.
-pub fn resolve_value(e: &Expr) -> RResult<Value> {
+/// `resolve_ast_by_type(value)` (consumes the node: its strings move into the value).
+pub fn resolve_value(e: Expr) -> RResult<Value> {
     match e {
-        Expr::Constant(v, _) => Ok(v.clone()),
+        Expr::Constant(v, _) => Ok(v),
         Expr::Ellipsis => Ok(Value::str("...")),
         // `-value.operand.value`, whatever the operator.
-        Expr::UnaryOp(_, operand) => match &**operand {
-            Expr::Constant(v, _) => neg(v),
+        Expr::UnaryOp(_, operand) => match *operand {
+            Expr::Constant(v, _) => neg(&v),
             Expr::Ellipsis => fail("TypeError: bad operand type for unary -: 'ellipsis'"),
             Expr::Attribute(..)
             | Expr::Subscript(..)
@@ -146,7 +111,7 @@ pub fn resolve_value(e: &Expr) -> RResult<Value> {
             _ => fail("AttributeError: object has no attribute 'value'"),
         },
         Expr::List(items) => items
-            .iter()
+            .into_iter()
             .map(resolve_value)
             .collect::<RResult<_>>()
             .map(Value::List),
@@ -165,24 +130,21 @@ pub fn resolve_value(e: &Expr) -> RResult<Value> {
             }
             Ok(Value::Dict(out))
         }
-        Expr::BinOp(..) => eval(e),
-        Expr::Name(n) => Ok(Value::Str(n.clone())),
-        Expr::Call { keywords, .. } => {
-            if keywords.is_empty() {
-                unparse(e).map(Value::Str).map_err(|u| DecodeError(u.0))
-            } else {
-                Ok(call_value(resolve_call(e.clone())?))
-            }
-        }
+        Expr::BinOp(..) => eval(&e),
+        Expr::Name(n) => Ok(Value::Str(n)),
+        Expr::Call { ref keywords, .. } if keywords.is_empty() => unparse(&e)
+            .map(Value::Str)
+            .map_err(|u| DecodeError(u.0.into())),
+        Expr::Call { .. } => Ok(call_value(resolve_call(e)?)),
         Expr::Tuple(items) => items
-            .iter()
+            .into_iter()
             .map(resolve_value)
             .collect::<RResult<_>>()
             .map(Value::Tuple),
         Expr::Lambda(..) => fail("TypeError: 'X' object is not subscriptable"),
         Expr::Subscript(v, slice) => {
-            let a = unparse(v).map_err(|u| DecodeError(u.0))?;
-            let b = unparse(slice).map_err(|u| DecodeError(u.0))?;
+            let a = unparse(&v).map_err(|u| DecodeError(u.0.into()))?;
+            let b = unparse(&slice).map_err(|u| DecodeError(u.0.into()))?;
             Ok(Value::Str(format!("{a}[{b}]")))
         }
         _ => fail("Exception: Unsupported AST type"),
