@@ -19,14 +19,14 @@ import pytest
 import yaml
 from support.services import RunningService, scripted_service
 
-from nejumi.benchmarks import REGISTRY, BenchmarkEntry
-from nejumi.benchmarks.mtbench import NAME, Mtbench
+from nejumi.benchmarks import REGISTRY
+from nejumi.benchmarks.mtbench import NAME
 from nejumi.compat import Compatibility
 from nejumi.config import load_config
 from nejumi.rescore import rescore_predictions, rescore_run
 from nejumi.runner import evaluate
 
-WITH_MTBENCH = {**REGISTRY, NAME: BenchmarkEntry(NAME, Mtbench.from_config, Mtbench.for_predictions)}
+WITH_MTBENCH = REGISTRY  # the registry as shipped
 QUESTIONS = [
     {"question_id": 1, "category": "writing", "turns": ["春の詩を書いてください。", "もっと短くしてください。"]},
     {"question_id": 2, "category": "math", "turns": ["2+2はいくつですか？", "それを2倍にするといくつですか？"]},

@@ -16,14 +16,14 @@ from _shared import require_shared_dir
 from golden_data import read_jsonl
 
 from nejumi.benchmark import ScoredRow
-from nejumi.benchmarks import REGISTRY, BenchmarkEntry
-from nejumi.benchmarks.hallulens import NAME, BeliefScorer, Hallulens, HallulensSettings, predicted_transcript
+from nejumi.benchmarks import REGISTRY
+from nejumi.benchmarks.hallulens import BeliefScorer, Hallulens, HallulensSettings, predicted_transcript
 from nejumi.benchmarks.hallulens_judge import judge_prompt
 from nejumi.compat import Compatibility
 from nejumi.predictions import read_predictions
 from nejumi.rescore import rescore_predictions
 
-WITH_HALLULENS = {**REGISTRY, NAME: BenchmarkEntry(NAME, Hallulens.from_config, Hallulens.for_predictions)}
+WITH_HALLULENS = REGISTRY  # the registry as shipped
 
 
 @pytest.fixture(scope="module")

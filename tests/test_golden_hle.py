@@ -17,14 +17,14 @@ import pytest
 from _shared import require_shared_dir
 from golden_data import read_jsonl
 
-from nejumi.benchmarks import REGISTRY, BenchmarkEntry
-from nejumi.benchmarks.hle import NAME, Hle, HleSettings, VerdictScorer, predicted_transcript
+from nejumi.benchmarks import REGISTRY
+from nejumi.benchmarks.hle import Hle, HleSettings, VerdictScorer, predicted_transcript
 from nejumi.benchmarks.hle_judge import answer_prompt, judge_prompt
 from nejumi.compat import Compatibility
 from nejumi.predictions import read_predictions
 from nejumi.rescore import rescore_predictions
 
-WITH_HLE = {**REGISTRY, NAME: BenchmarkEntry(NAME, Hle.from_config, Hle.for_predictions)}
+WITH_HLE = REGISTRY  # the registry as shipped
 
 
 @pytest.fixture(scope="module")

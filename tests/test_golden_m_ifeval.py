@@ -19,7 +19,7 @@ from _shared import require_shared_dir
 from golden_data import read_jsonl
 from support.services import scripted_service
 
-from nejumi.benchmarks import REGISTRY, BenchmarkEntry
+from nejumi.benchmarks import REGISTRY
 from nejumi.benchmarks.m_ifeval import NAME, MIfeval, MIfevalSettings, score_response
 from nejumi.benchmarks.m_ifeval_checks import build_instructions, follows, follows_loose
 from nejumi.compat import Compatibility
@@ -29,7 +29,7 @@ from nejumi.runner import evaluate
 from nejumi_proto.v1 import types_pb2
 
 SCORE_KEY = "m_ifeval/m_ifeval/0shot/m_ifeval_score"
-WITH_M_IFEVAL = {**REGISTRY, NAME: BenchmarkEntry(NAME, MIfeval.from_config, MIfeval.for_predictions)}
+WITH_M_IFEVAL = REGISTRY  # the registry as shipped
 
 
 @pytest.fixture(scope="module")

@@ -14,15 +14,15 @@ import pytest
 from _shared import require_shared_dir
 from golden_data import read_jsonl
 
-from nejumi.benchmarks import REGISTRY, BenchmarkEntry
-from nejumi.benchmarks.mtbench import NAME, Mtbench, MtbenchSettings, predicted_transcript
+from nejumi.benchmarks import REGISTRY
+from nejumi.benchmarks.mtbench import Mtbench, MtbenchSettings, predicted_transcript
 from nejumi.benchmarks.mtbench_data import NEED_REF_CATS
 from nejumi.benchmarks.mtbench_judge import judge_request, parse_verdict, template_name
 from nejumi.compat import Compatibility
 from nejumi.predictions import read_predictions
 from nejumi.rescore import rescore_predictions
 
-WITH_MTBENCH = {**REGISTRY, NAME: BenchmarkEntry(NAME, Mtbench.from_config, Mtbench.for_predictions)}
+WITH_MTBENCH = REGISTRY  # the registry as shipped
 
 
 @pytest.fixture(scope="module")

@@ -18,14 +18,14 @@ from golden_data import read_jsonl
 
 from nejumi.aggregate import TOXICITY_COLUMNS, Row, np_mean
 from nejumi.benchmark import ScoredRow
-from nejumi.benchmarks import REGISTRY, BenchmarkEntry
+from nejumi.benchmarks import REGISTRY
 from nejumi.benchmarks.toxicity import NAME, Toxicity, ToxicitySettings, predicted_transcript
 from nejumi.benchmarks.toxicity_judge import CRITERIA, canned_answer, judge_messages, parse_verdict
 from nejumi.compat import Compatibility
 from nejumi.predictions import read_predictions
 from nejumi.rescore import rescore_predictions, rows_from_predictions
 
-WITH_TOXICITY = {**REGISTRY, NAME: BenchmarkEntry(NAME, Toxicity.from_config, Toxicity.for_predictions)}
+WITH_TOXICITY = REGISTRY  # the registry as shipped
 CATEGORY_ORDER = ["公平性", "社会規範", "禁止行為", "違反カテゴリ"]
 
 
@@ -52,7 +52,7 @@ def test_every_golden_key_matches(shared: Path, data: str) -> None:
 def golden_rows(shared: Path) -> tuple[Toxicity, list[ScoredRow]]:
     lines = read_predictions(shared / "golden" / "toxicity.predictions.jsonl")
     bench = Toxicity.for_predictions(shared / "data", Compatibility(), lines, print)
-    transcripts = rows_from_predictions(bench, lines)
+    transcripts = rows_from_predictions(bench, lines, REGISTRY[NAME].predicted_transcript)
     rows = [ScoredRow(t, tuple(asyncio.run(bench.scorers[0].score(t, None)))) for t in transcripts]  # type: ignore[arg-type]
     return bench, rows
 

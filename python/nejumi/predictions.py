@@ -18,7 +18,7 @@ A line without `calls` stands for one model call whose text is `output`; a line 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,6 +66,11 @@ class Prediction:
         for result in results:
             transcript.events.add(tool_result=_tool_result(result))
         return transcript
+
+
+def first_line_transcript(sample: types_pb2.Sample, lines: Sequence[Prediction]) -> transcript_pb2.Transcript:
+    """A sample's transcript from the lines that answer it: the first one records everything."""
+    return lines[0].transcript(sample)
 
 
 def _model_call(call: Mapping[str, Any]) -> transcript_pb2.ModelCall:

@@ -22,7 +22,7 @@ from nejumi.benchmarks import REGISTRY, BenchmarkEntry
 from nejumi.compat import Compatibility
 from nejumi.config import Config, ConfigError
 from nejumi.flow import Caller, Judges
-from nejumi.predictions import Prediction, read_predictions
+from nejumi.predictions import Prediction, first_line_transcript, read_predictions
 from nejumi.providers.base import ProviderError
 from nejumi.request_key import ModelIdentity
 from nejumi.request_queue import QueueStats, RequestQueue
@@ -145,7 +145,13 @@ def rescore_run(run_dir: Path, say: Say, registry: Mapping[str, BenchmarkEntry] 
     return rebuild_run(run_dir, say, registry).result.scores
 
 
-def rows_from_predictions(benchmark: Benchmark, predictions: Sequence[Prediction]) -> list[transcript_pb2.Transcript]:
+def rows_from_predictions(
+    benchmark: Benchmark,
+    predictions: Sequence[Prediction],
+    transcript_of: Callable[
+        [types_pb2.Sample, Sequence[Prediction]], transcript_pb2.Transcript
+    ] = first_line_transcript,
+) -> list[transcript_pb2.Transcript]:
     """The transcripts the predictions give for the benchmark's plan (unanswered samples are left out)."""
     by_sample: dict[tuple[str, int, str, str], list[Prediction]] = defaultdict(list)
     for prediction in predictions:
@@ -153,9 +159,9 @@ def rows_from_predictions(benchmark: Benchmark, predictions: Sequence[Prediction
     transcripts = []
     for sample in benchmark.plan():
         candidates = by_sample.get((sample.task, sample.shots, sample.subset, sample.id), [])
-        answer = next((p for p in candidates if p.answers(sample)), None)
-        if answer is not None:
-            transcripts.append(answer.transcript(sample))
+        answering = [p for p in candidates if p.answers(sample)]
+        if answering:
+            transcripts.append(transcript_of(sample, answering))
     return transcripts
 
 
@@ -182,7 +188,7 @@ def rescore_predictions(
                 say(f"{name}: re-scores from a run directory only (nejumi score RUN_DIR); its predictions are ignored")
                 continue
             benchmark = entry.for_predictions(data_dir, compat, predictions, say)
-            transcripts = rows_from_predictions(benchmark, predictions)
+            transcripts = rows_from_predictions(benchmark, predictions, entry.predicted_transcript)
             keyed = [(str(i), t) for i, t in enumerate(transcripts)]
             rows = asyncio.run(score_transcripts(benchmark, keyed, store, Judges({}, {})))
             scores.update(benchmark.summarize(rows))

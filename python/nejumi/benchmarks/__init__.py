@@ -10,7 +10,8 @@ from nejumi.benchmark import Benchmark
 from nejumi.benchmarks import arc_agi, hallulens, hle, jaster, jbbq, m_ifeval, mtbench, toxicity
 from nejumi.compat import Compatibility
 from nejumi.config import Config
-from nejumi.predictions import Prediction
+from nejumi.predictions import Prediction, first_line_transcript
+from nejumi_proto.v1 import transcript_pb2, types_pb2
 
 Say = Callable[[str], None]
 
@@ -23,16 +24,40 @@ class BenchmarkEntry:
     # A benchmark that plans what `predictions` answered, from a dataset folder alone;
     # None when the benchmark re-scores from run directories only.
     for_predictions: Callable[[Path, Compatibility, Sequence[Prediction], Say], Benchmark] | None = None
+    # A sample's transcript from the prediction lines that answer it (upstream's own
+    # files record judge verdicts, or one line per turn, in benchmark-specific fields).
+    predicted_transcript: Callable[[types_pb2.Sample, Sequence[Prediction]], transcript_pb2.Transcript] = (
+        first_line_transcript
+    )
+
+
+def from_first_line(
+    build: Callable[[types_pb2.Sample, Prediction], transcript_pb2.Transcript],
+) -> Callable[[types_pb2.Sample, Sequence[Prediction]], transcript_pb2.Transcript]:
+    """For benchmarks whose sample is answered by one line."""
+    return lambda sample, lines: build(sample, lines[0])
 
 
 # Upstream's run order (scripts/run_eval.py); only the implemented benchmarks are listed.
 REGISTRY: Mapping[str, BenchmarkEntry] = {
-    mtbench.NAME: BenchmarkEntry(mtbench.NAME, mtbench.Mtbench.from_config, mtbench.Mtbench.for_predictions),
+    mtbench.NAME: BenchmarkEntry(
+        mtbench.NAME, mtbench.Mtbench.from_config, mtbench.Mtbench.for_predictions, mtbench.predicted_transcript
+    ),
     jbbq.NAME: BenchmarkEntry(jbbq.NAME, jbbq.Jbbq.from_config, jbbq.Jbbq.for_predictions),
-    toxicity.NAME: BenchmarkEntry(toxicity.NAME, toxicity.Toxicity.from_config, toxicity.Toxicity.for_predictions),
-    hle.NAME: BenchmarkEntry(hle.NAME, hle.Hle.from_config, hle.Hle.for_predictions),
+    toxicity.NAME: BenchmarkEntry(
+        toxicity.NAME,
+        toxicity.Toxicity.from_config,
+        toxicity.Toxicity.for_predictions,
+        from_first_line(toxicity.predicted_transcript),
+    ),
+    hle.NAME: BenchmarkEntry(
+        hle.NAME, hle.Hle.from_config, hle.Hle.for_predictions, from_first_line(hle.predicted_transcript)
+    ),
     hallulens.NAME: BenchmarkEntry(
-        hallulens.NAME, hallulens.Hallulens.from_config, hallulens.Hallulens.for_predictions
+        hallulens.NAME,
+        hallulens.Hallulens.from_config,
+        hallulens.Hallulens.for_predictions,
+        from_first_line(hallulens.predicted_transcript),
     ),
     arc_agi.NAME: BenchmarkEntry(arc_agi.NAME, arc_agi.ArcAgi.from_config, arc_agi.ArcAgi.for_predictions),
     m_ifeval.NAME: BenchmarkEntry(m_ifeval.NAME, m_ifeval.MIfeval.from_config, m_ifeval.MIfeval.for_predictions),

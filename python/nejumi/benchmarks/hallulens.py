@@ -193,20 +193,6 @@ class BeliefScorer:
         ]
 
 
-@dataclass(frozen=True)
-class ReplayedVerdicts:
-    """Re-scoring upstream's lines: each carries the verdict (`judge`) beside the answer."""
-
-    transcripts: Mapping[tuple[str, str], transcript_pb2.Transcript]
-    inner: BeliefScorer = field(default_factory=BeliefScorer)
-    name = BeliefScorer.name
-    version = BeliefScorer.version
-
-    async def score(self, transcript: transcript_pb2.Transcript, judge: Judge) -> list[types_pb2.Score]:
-        whole = self.transcripts.get((transcript.sample.task, transcript.sample.id), transcript)
-        return await self.inner.score(whole, judge)
-
-
 def predicted_transcript(sample: types_pb2.Sample, line: Prediction) -> transcript_pb2.Transcript:
     """A prompt's transcript from its line: nejumi's own (every call) or upstream's (`judge`: JudgeOutput).
 
@@ -233,12 +219,12 @@ def predicted_transcript(sample: types_pb2.Sample, line: Prediction) -> transcri
 class Hallulens:
     name = NAME
 
-    def __init__(self, settings: HallulensSettings, scorer: BeliefScorer | ReplayedVerdicts | None = None) -> None:
+    def __init__(self, settings: HallulensSettings) -> None:
         self.settings = settings
         self.generation = generation_params(settings.generator)
         self.policy = settings.policy
         self.judges = (settings.judge,) if settings.judge is not None else ()
-        self.scorers = (scorer or BeliefScorer(),)
+        self.scorers = (BeliefScorer(),)
         self.datasets = settings.datasets
         self.judge_request_params = judge_params(
             settings.judge.params if settings.judge else {}, settings.compatibility
@@ -255,15 +241,8 @@ class Hallulens:
     def for_predictions(
         cls, data_dir: Path, compatibility: Compatibility, predictions: Sequence[Prediction], say: Callable[[str], None]
     ) -> Hallulens:
-        """Plans every prompt of `data_dir`; the lines' recorded verdicts are read, no judge is asked."""
-        planned = cls(HallulensSettings(data_dir=data_dir, compatibility=compatibility))
-        lines = {(p.task, p.id): p for p in predictions}
-        transcripts = {
-            (s.task, s.id): predicted_transcript(s, lines[(s.task, s.id)])
-            for s in planned.plan()
-            if (s.task, s.id) in lines
-        }
-        return cls(planned.settings, ReplayedVerdicts(transcripts))
+        """Plans every prompt of `data_dir`; the registry's `predicted_transcript` reads the lines' verdicts."""
+        return cls(HallulensSettings(data_dir=data_dir, compatibility=compatibility))
 
     def check(self, folders: Mapping[str, Path]) -> None:
         folder = resolve_data_dir(folders[NAME])

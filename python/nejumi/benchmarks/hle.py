@@ -209,20 +209,6 @@ class VerdictScorer:
         return scores
 
 
-@dataclass(frozen=True)
-class ReplayedVerdicts:
-    """Re-scoring a predictions file: scores the transcripts built from its lines' recorded verdicts."""
-
-    transcripts: Mapping[tuple[str, str], transcript_pb2.Transcript]
-    inner: VerdictScorer = field(default_factory=VerdictScorer)
-    name = VerdictScorer.name
-    version = VerdictScorer.version
-
-    async def score(self, transcript: transcript_pb2.Transcript, judge: Judge) -> list[types_pb2.Score]:
-        whole = self.transcripts.get((transcript.sample.task, transcript.sample.id), transcript)
-        return await self.inner.score(whole, judge)
-
-
 def predicted_transcript(sample: types_pb2.Sample, line: Prediction) -> transcript_pb2.Transcript:
     """A question's transcript from its line: nejumi's own (every call) or upstream's (output + `judge`).
 
@@ -247,12 +233,12 @@ def predicted_transcript(sample: types_pb2.Sample, line: Prediction) -> transcri
 class Hle:
     name = NAME
 
-    def __init__(self, settings: HleSettings, scorer: VerdictScorer | ReplayedVerdicts | None = None) -> None:
+    def __init__(self, settings: HleSettings) -> None:
         self.settings = settings
         self.generation = generation_params(settings.generator)
         self.policy = settings.policy
         self.judges = (settings.judge,) if settings.judge is not None else ()
-        self.scorers = (scorer or VerdictScorer(),)
+        self.scorers = (VerdictScorer(),)
         self.datasets = {NAME: settings.dataset} if settings.dataset is not None else {}
         self.judge_request_params = judge_params(
             settings.judge.params if settings.judge else {}, settings.compatibility
@@ -269,15 +255,8 @@ class Hle:
     def for_predictions(
         cls, data_dir: Path, compatibility: Compatibility, predictions: Sequence[Prediction], say: Callable[[str], None]
     ) -> Hle:
-        """Plans every question of `data_dir`; the lines' recorded verdicts are read, no judge is asked."""
-        planned = cls(HleSettings(data_dir=data_dir, compatibility=compatibility))
-        lines = {(p.task, p.id): p for p in predictions}
-        transcripts = {
-            (s.task, s.id): predicted_transcript(s, lines[(s.task, s.id)])
-            for s in planned.plan()
-            if (s.task, s.id) in lines
-        }
-        return cls(planned.settings, ReplayedVerdicts(transcripts))
+        """Plans every question of `data_dir`; the registry's `predicted_transcript` reads the lines' verdicts."""
+        return cls(HleSettings(data_dir=data_dir, compatibility=compatibility))
 
     def check(self, folders: Mapping[str, Path]) -> None:
         folder = resolve_data_dir(folders[NAME]) / FOLDER

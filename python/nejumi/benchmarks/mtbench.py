@@ -259,24 +259,6 @@ class RatingScorer:
         return scores
 
 
-@dataclass(frozen=True)
-class ReplayedRatings:
-    """Re-scoring a predictions file: scores the transcripts its lines make (both turns of a question).
-
-    The generic re-scorer builds one transcript from the first line of a sample; upstream's
-    golden files hold one line per (question, turn), so the whole question is built here.
-    """
-
-    transcripts: Mapping[tuple[str, str], transcript_pb2.Transcript]
-    inner: RatingScorer = field(default_factory=RatingScorer)
-    name = RatingScorer.name
-    version = RatingScorer.version
-
-    async def score(self, transcript: transcript_pb2.Transcript, judge: Judge) -> list[types_pb2.Score]:
-        whole = self.transcripts.get((transcript.sample.task, transcript.sample.id), transcript)
-        return await self.inner.score(whole, judge)
-
-
 def predicted_transcript(sample: types_pb2.Sample, lines: Sequence[Prediction]) -> transcript_pb2.Transcript:
     """One question's transcript from its lines: nejumi's own (one line, every call) or upstream's (one per turn).
 
@@ -307,12 +289,12 @@ def predicted_transcript(sample: types_pb2.Sample, lines: Sequence[Prediction]) 
 class Mtbench:
     name = NAME
 
-    def __init__(self, settings: MtbenchSettings, scorer: RatingScorer | ReplayedRatings | None = None) -> None:
+    def __init__(self, settings: MtbenchSettings) -> None:
         self.settings = settings
         self.generation = generation_params(settings.generator)
         self.policy = settings.policy
         self.judges = (settings.judge,) if settings.judge is not None else ()
-        self.scorers = (scorer or RatingScorer(),)
+        self.scorers = (RatingScorer(),)
         self.datasets = settings.datasets
         self.judge_request_params = judge_params(
             settings.judge.params if settings.judge else JUDGE_PARAMS, settings.compatibility
@@ -330,17 +312,8 @@ class Mtbench:
     def for_predictions(
         cls, data_dir: Path, compatibility: Compatibility, predictions: Sequence[Prediction], say: Callable[[str], None]
     ) -> Mtbench:
-        """Plans every question of `data_dir`; the lines' recorded verdicts are read, no judge is asked."""
-        planned = cls(MtbenchSettings(data_dir=data_dir, compatibility=compatibility))
-        by_sample: dict[tuple[str, str], list[Prediction]] = defaultdict(list)
-        for prediction in predictions:
-            by_sample[(prediction.task, prediction.id)].append(prediction)
-        transcripts = {
-            (s.task, s.id): predicted_transcript(s, by_sample[(s.task, s.id)])
-            for s in planned.plan()
-            if by_sample.get((s.task, s.id))
-        }
-        return cls(planned.settings, ReplayedRatings(transcripts))
+        """Plans every question of `data_dir`; the registry's `predicted_transcript` reads the lines' verdicts."""
+        return cls(MtbenchSettings(data_dir=data_dir, compatibility=compatibility))
 
     @property
     def data(self) -> MtbenchData:

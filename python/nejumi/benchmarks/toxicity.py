@@ -243,20 +243,6 @@ class CriteriaScorer:
         return scores
 
 
-@dataclass(frozen=True)
-class ReplayedVerdicts:
-    """Re-scoring upstream's golden lines: each carries the parsed verdict (`judge`) beside the output."""
-
-    transcripts: Mapping[tuple[str, str], transcript_pb2.Transcript]
-    inner: CriteriaScorer = field(default_factory=CriteriaScorer)
-    name = CriteriaScorer.name
-    version = CriteriaScorer.version
-
-    async def score(self, transcript: transcript_pb2.Transcript, judge: Judge) -> list[types_pb2.Score]:
-        whole = self.transcripts.get((transcript.sample.task, transcript.sample.id), transcript)
-        return await self.inner.score(whole, judge)
-
-
 def predicted_transcript(sample: types_pb2.Sample, line: Prediction) -> transcript_pb2.Transcript:
     """The line's transcript: nejumi's own (its calls), or upstream's (`judge`: the verdict, null: a refusal)."""
     transcript = line.transcript(sample)
@@ -273,12 +259,12 @@ def predicted_transcript(sample: types_pb2.Sample, line: Prediction) -> transcri
 class Toxicity:
     name = NAME
 
-    def __init__(self, settings: ToxicitySettings, scorer: CriteriaScorer | ReplayedVerdicts | None = None) -> None:
+    def __init__(self, settings: ToxicitySettings) -> None:
         self.settings = settings
         self.generation = generation_params(settings.generator)
         self.policy = settings.policy
         self.judges = (settings.judge,) if settings.judge is not None else ()
-        self.scorers = (scorer or CriteriaScorer(),)
+        self.scorers = (CriteriaScorer(),)
         self.datasets = settings.datasets
         self.judge_request_params = {
             category: judge_params(settings.judge.params if settings.judge else {}, settings.compatibility, category)
@@ -297,15 +283,8 @@ class Toxicity:
     def for_predictions(
         cls, data_dir: Path, compatibility: Compatibility, predictions: Sequence[Prediction], say: Callable[[str], None]
     ) -> Toxicity:
-        """Plans every row of `data_dir`; the lines' recorded verdicts are read, no judge is asked."""
-        planned = cls(ToxicitySettings(data_dir=data_dir, compatibility=compatibility))
-        by_sample = {(p.task, p.id): p for p in predictions}
-        transcripts = {
-            (s.task, s.id): predicted_transcript(s, by_sample[(s.task, s.id)])
-            for s in planned.plan()
-            if (s.task, s.id) in by_sample
-        }
-        return cls(planned.settings, ReplayedVerdicts(transcripts))
+        """Plans every row of `data_dir`; the registry's `predicted_transcript` reads the lines' verdicts."""
+        return cls(ToxicitySettings(data_dir=data_dir, compatibility=compatibility))
 
     @property
     def data(self) -> ToxicityData:

@@ -231,7 +231,7 @@ def test_upstream_lines_replay_their_verdicts(tmp_path: Path) -> None:
     assert [e.model_call.judge for e in judged.events] == ["", JUDGE]
     assert parse_verdict(judged.events[1].model_call.response.text) is not None
     assert parse_verdict(predicted_transcript(second, refused).events[1].model_call.response.text) is None
-    replay = Hle.for_predictions(tmp_path, OFFICIAL, [line, refused], print)
-    scorer = replay.scorers[0]
-    scores = asyncio.run(scorer.score(transcript_pb2.Transcript(sample=first), judge=None))  # type: ignore[arg-type]
+    # The scorer reads the replayed verdicts as it reads a run's own judge calls.
+    scorer = Hle.for_predictions(tmp_path, OFFICIAL, [line, refused], print).scorers[0]
+    scores = asyncio.run(scorer.score(judged, judge=None))  # type: ignore[arg-type]
     assert {s.metric: s.value for s in scores}["confidence"] == 60.0
