@@ -16,14 +16,11 @@ from typing import Any
 import pytest
 from support.services import scripted_service, write_grpc_config
 
-from nejumi.benchmarks import REGISTRY
 from nejumi.benchmarks.arc_agi import NAME
 from nejumi.config import load_config
 from nejumi.request_queue import RunAborted
 from nejumi.rescore import rescore_run
 from nejumi.runner import evaluate
-
-WITH_ARC = REGISTRY  # the registry as shipped
 
 
 def task(test_input: list[list[int]], test_output: list[list[int]]) -> dict[str, Any]:
@@ -72,7 +69,7 @@ def test_two_attempts_are_distinct_requests_and_a_failure_is_soft(tmp_path: Path
     with scripted_service(tmp_path / "service", SCRIPT) as service:
         cfg = load_config(arc_config(tmp_path, service.target))
         run_dir = tmp_path / "run"
-        result = asyncio.run(evaluate(cfg, run_dir, show_progress=False, registry=WITH_ARC))
+        result = asyncio.run(evaluate(cfg, run_dir, show_progress=False))
         logged = service.logged_requests()
 
         # 4 test inputs x 2 attempts: identical requests (same content hash), each sent on its own.
@@ -109,14 +106,14 @@ def test_two_attempts_are_distinct_requests_and_a_failure_is_soft(tmp_path: Path
 
         # Resuming finds both attempts of every answered input in the store; the two soft
         # failures are asked again.
-        again = asyncio.run(evaluate(cfg, run_dir, show_progress=False, registry=WITH_ARC))
+        again = asyncio.run(evaluate(cfg, run_dir, show_progress=False))
         assert (again.stats.from_store, again.stats.sent) == (6, 2)
         assert again.scores == result.scores
-    assert rescore_run(run_dir, print, WITH_ARC) == result.scores
+    assert rescore_run(run_dir, print) == result.scores
 
 
 def test_the_benchmarks_own_hard_mode_aborts_on_a_failed_request(tmp_path: Path) -> None:
     with scripted_service(tmp_path / "service", SCRIPT) as service:
         cfg = load_config(arc_config(tmp_path, service.target, error_handling={"request_failure": {"mode": "hard"}}))
         with pytest.raises(RunAborted, match="INVALID_ARGUMENT"):
-            asyncio.run(evaluate(cfg, tmp_path / "run", show_progress=False, registry=WITH_ARC))
+            asyncio.run(evaluate(cfg, tmp_path / "run", show_progress=False))

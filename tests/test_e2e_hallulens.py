@@ -16,18 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
-from support.services import RunningService, scripted_service
+from support.services import scripted_service, write_judged_config
 
 from nejumi.aggregate import resolve
-from nejumi.benchmarks import REGISTRY
 from nejumi.benchmarks.hallulens import NAME
 from nejumi.compat import Compatibility
 from nejumi.config import load_config
 from nejumi.rescore import rescore_predictions, rescore_run
 from nejumi.runner import evaluate
 
-WITH_HALLULENS = REGISTRY  # the registry as shipped
 # Invented entities in upstream's generation.jsonl schema (extra fields are ignored, as upstream does).
 TEST = [
     {
@@ -83,26 +80,8 @@ def write_data(folder: Path) -> Path:
     return folder
 
 
-def write_config(path: Path, data: Path, model: RunningService, judge: RunningService) -> Path:
-    config: dict[str, Any] = {
-        "api": "grpc",
-        "inference": {"endpoint": model.target},
-        "batch_size": 4,
-        "model": {"pretrained_model_name_or_path": "org/scripted-model"},
-        "run": {"jaster": False, NAME: True},
-        NAME: {
-            "data_dir": str(data),
-            "judge_max_attempts": 3,
-            "judge": {"api": "grpc", "endpoint": judge.target, "model": "judge-model", "parallel": 2},
-        },
-        "nejumi": {"wandb": "off"},
-    }
-    path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
-    return path
-
-
 def run(config: Path, run_dir: Path) -> Any:
-    return asyncio.run(evaluate(load_config(config), run_dir, show_progress=False, registry=WITH_HALLULENS))
+    return asyncio.run(evaluate(load_config(config), run_dir, show_progress=False))
 
 
 def test_prompts_judged_stored_and_resumed(tmp_path: Path) -> None:
@@ -111,7 +90,9 @@ def test_prompts_judged_stored_and_resumed(tmp_path: Path) -> None:
         scripted_service(tmp_path / "model", MODEL_SCRIPT) as model,
         scripted_service(tmp_path / "judge", JUDGE_SCRIPT) as judge,
     ):
-        config = write_config(tmp_path / "hallulens.yaml", data, model, judge)
+        config = write_judged_config(
+            tmp_path / "hallulens.yaml", NAME, data, model, judge, section={"judge_max_attempts": 3}
+        )
         result = run(config, tmp_path / "run")
         assert len(model.logged_requests()) == 4
         # One verdict per prompt, and two more tries for the one that never validates.
@@ -163,6 +144,6 @@ def test_prompts_judged_stored_and_resumed(tmp_path: Path) -> None:
         assert again.scores == scores
 
     # The services are gone: the store and the predictions re-score alone.
-    assert rescore_run(tmp_path / "run", print, WITH_HALLULENS) == scores
-    replayed = rescore_predictions(tmp_path / "run" / "predictions.jsonl", data, Compatibility(), print, WITH_HALLULENS)
+    assert rescore_run(tmp_path / "run", print) == scores
+    replayed = rescore_predictions(tmp_path / "run" / "predictions.jsonl", data, Compatibility(), print)
     assert {k: replayed[k] for k in scores} == scores

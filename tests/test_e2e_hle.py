@@ -16,17 +16,13 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-import yaml
-from support.services import RunningService, scripted_service
+from support.services import scripted_service, write_judged_config
 
-from nejumi.benchmarks import REGISTRY
 from nejumi.benchmarks.hle import NAME
 from nejumi.compat import Compatibility
 from nejumi.config import load_config
 from nejumi.rescore import rescore_predictions, rescore_run
 from nejumi.runner import evaluate
-
-WITH_HLE = REGISTRY  # the registry as shipped
 
 
 def question(id_: str, text: str, answer: str) -> dict[str, str]:
@@ -88,25 +84,8 @@ def write_data(folder: Path) -> Path:
     return folder
 
 
-def write_config(path: Path, data: Path, model: RunningService, judge: RunningService) -> Path:
-    config: dict[str, Any] = {
-        "api": "grpc",
-        "inference": {"endpoint": model.target},
-        "batch_size": 4,
-        "model": {"pretrained_model_name_or_path": "org/scripted-model"},
-        "run": {"jaster": False, NAME: True},
-        NAME: {
-            "data_dir": str(data),
-            "judge": {"api": "grpc", "endpoint": judge.target, "model": "judge-model", "parallel": 2},
-        },
-        "nejumi": {"wandb": "off"},
-    }
-    path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
-    return path
-
-
 def run(config: Path, run_dir: Path) -> Any:
-    return asyncio.run(evaluate(load_config(config), run_dir, show_progress=False, registry=WITH_HLE))
+    return asyncio.run(evaluate(load_config(config), run_dir, show_progress=False))
 
 
 def test_answers_judged_stored_and_resumed(tmp_path: Path) -> None:
@@ -115,7 +94,7 @@ def test_answers_judged_stored_and_resumed(tmp_path: Path) -> None:
         scripted_service(tmp_path / "model", MODEL_SCRIPT) as model,
         scripted_service(tmp_path / "judge", JUDGE_SCRIPT) as judge,
     ):
-        config = write_config(tmp_path / "hle.yaml", data, model, judge)
+        config = write_judged_config(tmp_path / "hle.yaml", NAME, data, model, judge)
         result = run(config, tmp_path / "run")
         # Four test questions and two dev ones; the failed generation is not judged.
         assert len(model.logged_requests()) == 6
@@ -166,6 +145,6 @@ def test_answers_judged_stored_and_resumed(tmp_path: Path) -> None:
         assert again.scores == scores
 
     # The services are gone: the store and the predictions re-score alone.
-    assert rescore_run(tmp_path / "run", print, WITH_HLE) == scores
-    replayed = rescore_predictions(tmp_path / "run" / "predictions.jsonl", data, Compatibility(), print, WITH_HLE)
+    assert rescore_run(tmp_path / "run", print) == scores
+    replayed = rescore_predictions(tmp_path / "run" / "predictions.jsonl", data, Compatibility(), print)
     assert {k: replayed[k] for k in scores} == scores

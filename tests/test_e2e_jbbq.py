@@ -11,14 +11,12 @@ import pytest
 from jbbq_fixture import write_dataset
 from support.services import scripted_service, write_grpc_config
 
-from nejumi.benchmarks import REGISTRY
 from nejumi.benchmarks.jbbq import NAME
 from nejumi.compat import Compatibility
 from nejumi.config import load_config
 from nejumi.rescore import rescore_predictions, rescore_run
 from nejumi.runner import evaluate
 
-JBBQ_REGISTRY = REGISTRY  # the registry as shipped
 N_PLANNED = 5 * 20 + 5 * 4  # per category: 20 test and 4 dev items
 
 
@@ -57,7 +55,7 @@ def test_jbbq_against_the_real_service(tmp_path: Path) -> None:
         )
         cfg = load_config(config)
         run_dir = tmp_path / "run"
-        result = asyncio.run(evaluate(cfg, run_dir, show_progress=False, registry=JBBQ_REGISTRY))
+        result = asyncio.run(evaluate(cfg, run_dir, show_progress=False))
         assert result.stats.sent == N_PLANNED
         assert len(service.logged_requests()) == N_PLANNED
 
@@ -78,11 +76,11 @@ def test_jbbq_against_the_real_service(tmp_path: Path) -> None:
         tables = {t.name for t in result.tables}
         assert {"jbbq_2shot_output_table", "jbbq_2shot_output_table_dev", "jbbq_2shot_leaderboard_table"} <= tables
 
-        again = asyncio.run(evaluate(cfg, run_dir, show_progress=False, registry=JBBQ_REGISTRY))
+        again = asyncio.run(evaluate(cfg, run_dir, show_progress=False))
         assert (again.stats.sent, again.stats.from_store) == (0, N_PLANNED)
         assert again.scores == scores
 
     # Re-scoring needs no service: from the store, and from predictions.jsonl with the dataset.
-    assert rescore_run(run_dir, print, JBBQ_REGISTRY) == scores
+    assert rescore_run(run_dir, print) == scores
     predictions = run_dir / "predictions.jsonl"
-    assert rescore_predictions(predictions, tmp_path / "data", Compatibility(), print, JBBQ_REGISTRY) == scores
+    assert rescore_predictions(predictions, tmp_path / "data", Compatibility(), print) == scores

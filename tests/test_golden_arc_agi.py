@@ -16,14 +16,10 @@ from _shared import require_shared_dir
 from golden_data import read_jsonl
 
 from nejumi.benchmark import ScoredRow
-from nejumi.benchmarks import REGISTRY, BenchmarkEntry
-from nejumi.benchmarks.arc_agi import NAME, ArcAgi, grade
+from nejumi.benchmarks.arc_agi import ArcAgi, grade
 from nejumi.compat import Compatibility
 from nejumi.predictions import read_predictions
 from nejumi.rescore import rescore_predictions, rows_from_predictions
-
-ARC = BenchmarkEntry(NAME, ArcAgi.from_config, ArcAgi.for_predictions)
-WITH_ARC = {**REGISTRY, NAME: ARC}
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +36,7 @@ def expected(shared: Path) -> dict[str, float | None]:
 def test_every_golden_key_matches(shared: Path, expected: dict[str, float | None], data: str) -> None:
     """`nejumi score arc_agi.predictions.jsonl --data DIR`, with the whole data folder or ARC's own."""
     predictions = shared / "golden" / "arc_agi.predictions.jsonl"
-    scores = rescore_predictions(predictions, shared / data, Compatibility(), print, WITH_ARC)
+    scores = rescore_predictions(predictions, shared / data, Compatibility(), print)
     assert scores == expected
     assert len(expected) == 3
 
@@ -103,7 +99,7 @@ def test_corrected_refuses_only_answers_the_cast_bent(shared: Path) -> None:
     }
     assert changed == {"float_values", "string_values"}
     scores = rescore_predictions(
-        shared / "golden" / "arc_agi.predictions.jsonl", shared / "data", Compatibility("corrected"), print, WITH_ARC
+        shared / "golden" / "arc_agi.predictions.jsonl", shared / "data", Compatibility("corrected"), print
     )
     assert scores == {
         "arc_agi/arc-agi-1/0shot/accuracy": 0.4,

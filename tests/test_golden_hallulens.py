@@ -16,14 +16,11 @@ from _shared import require_shared_dir
 from golden_data import read_jsonl
 
 from nejumi.benchmark import ScoredRow
-from nejumi.benchmarks import REGISTRY
 from nejumi.benchmarks.hallulens import BeliefScorer, Hallulens, HallulensSettings, predicted_transcript
 from nejumi.benchmarks.hallulens_judge import judge_prompt
 from nejumi.compat import Compatibility
 from nejumi.predictions import read_predictions
 from nejumi.rescore import rescore_predictions
-
-WITH_HALLULENS = REGISTRY  # the registry as shipped
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +32,7 @@ def shared() -> Path:
 def test_every_golden_key_matches(shared: Path, data: str) -> None:
     expected = json.loads((shared / "golden" / "hallulens.expected.json").read_text(encoding="utf-8"))
     scores = rescore_predictions(
-        shared / "golden" / "hallulens.predictions.jsonl", shared / data, Compatibility(), print, WITH_HALLULENS
+        shared / "golden" / "hallulens.predictions.jsonl", shared / data, Compatibility(), print
     )
     assert len(expected) == 1
     assert {k: scores.get(k, "missing") for k in expected} == expected

@@ -17,14 +17,11 @@ import pytest
 from _shared import require_shared_dir
 from golden_data import read_jsonl
 
-from nejumi.benchmarks import REGISTRY
 from nejumi.benchmarks.hle import Hle, HleSettings, VerdictScorer, predicted_transcript
 from nejumi.benchmarks.hle_judge import answer_prompt, judge_prompt
 from nejumi.compat import Compatibility
 from nejumi.predictions import read_predictions
 from nejumi.rescore import rescore_predictions
-
-WITH_HLE = REGISTRY  # the registry as shipped
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +40,7 @@ def golden_lines(shared: Path) -> Path:
 @pytest.mark.parametrize("data", ["data", "data/hle"])
 def test_every_golden_key_matches(shared: Path, data: str) -> None:
     expected = json.loads((shared / "golden" / "hle.expected.json").read_text(encoding="utf-8"))
-    scores = rescore_predictions(golden_lines(shared), shared / data, Compatibility(), print, WITH_HLE)
+    scores = rescore_predictions(golden_lines(shared), shared / data, Compatibility(), print)
     assert len(expected) == 12
     assert {k: scores.get(k, "missing") for k in expected} == expected
     assert scores["hle/test/0shot/invalid_verdicts"] == scores["hle/dev/0shot/invalid_verdicts"] == 1

@@ -17,14 +17,11 @@ from _shared import require_shared_dir
 from golden_data import read_jsonl
 from jbbq_fixture import write_golden_dataset
 
-from nejumi.benchmarks import REGISTRY
 from nejumi.benchmarks.jbbq import Jbbq
 from nejumi.benchmarks.jbbq.scoring import score_answer
 from nejumi.compat import Compatibility
 from nejumi.predictions import read_predictions
 from nejumi.rescore import rescore_predictions
-
-JBBQ_REGISTRY = REGISTRY  # the registry as shipped
 
 
 def same(expected: float | None, got: float | None) -> bool:
@@ -44,7 +41,7 @@ def data_dir(golden: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def rescore(golden: Path, data_dir: Path, compat: Compatibility) -> dict[str, float | None]:
-    return rescore_predictions(golden / "jbbq.predictions.jsonl", data_dir, compat, print, JBBQ_REGISTRY)
+    return rescore_predictions(golden / "jbbq.predictions.jsonl", data_dir, compat, print)
 
 
 def test_every_golden_key_matches(golden: Path, data_dir: Path) -> None:

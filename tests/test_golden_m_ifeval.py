@@ -19,7 +19,6 @@ from _shared import require_shared_dir
 from golden_data import read_jsonl
 from support.services import scripted_service
 
-from nejumi.benchmarks import REGISTRY
 from nejumi.benchmarks.m_ifeval import NAME, MIfeval, MIfevalSettings, score_response
 from nejumi.benchmarks.m_ifeval_checks import build_instructions, follows, follows_loose
 from nejumi.compat import Compatibility
@@ -29,7 +28,6 @@ from nejumi.runner import evaluate
 from nejumi_proto.v1 import types_pb2
 
 SCORE_KEY = "m_ifeval/m_ifeval/0shot/m_ifeval_score"
-WITH_M_IFEVAL = REGISTRY  # the registry as shipped
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +43,7 @@ def expected(shared: Path) -> dict[str, float | None]:
 @pytest.mark.parametrize("data", ["data", "data/m_ifeval"])
 def test_every_golden_key_matches(shared: Path, expected: dict, data: str) -> None:
     scores = rescore_predictions(
-        shared / "golden" / "m_ifeval.predictions.jsonl", shared / data, Compatibility(), print, WITH_M_IFEVAL
+        shared / "golden" / "m_ifeval.predictions.jsonl", shared / data, Compatibility(), print
     )
     assert len(expected) == 3
     assert {k: scores.get(k, "missing") for k in expected} == expected
@@ -114,7 +112,7 @@ def test_a_run_through_the_inference_service_reproduces_the_golden_scores(shared
         }
         path = tmp_path / "m_ifeval.yaml"
         path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
-        result = asyncio.run(evaluate(load_config(path), tmp_path / "run", show_progress=False, registry=WITH_M_IFEVAL))
+        result = asyncio.run(evaluate(load_config(path), tmp_path / "run", show_progress=False))
         requests = model.logged_requests()
     assert len(requests) == 30
     expected = json.loads((shared / "golden" / "m_ifeval.expected.json").read_text(encoding="utf-8"))

@@ -14,15 +14,12 @@ import pytest
 from _shared import require_shared_dir
 from golden_data import read_jsonl
 
-from nejumi.benchmarks import REGISTRY
 from nejumi.benchmarks.mtbench import Mtbench, MtbenchSettings, predicted_transcript
 from nejumi.benchmarks.mtbench_data import NEED_REF_CATS
 from nejumi.benchmarks.mtbench_judge import judge_request, parse_verdict, template_name
 from nejumi.compat import Compatibility
 from nejumi.predictions import read_predictions
 from nejumi.rescore import rescore_predictions
-
-WITH_MTBENCH = REGISTRY  # the registry as shipped
 
 
 @pytest.fixture(scope="module")
@@ -33,9 +30,7 @@ def shared() -> Path:
 @pytest.mark.parametrize("data", ["data", "data/mtbench"])
 def test_every_golden_key_matches(shared: Path, data: str) -> None:
     expected = json.loads((shared / "golden" / "mtbench.expected.json").read_text(encoding="utf-8"))
-    scores = rescore_predictions(
-        shared / "golden" / "mtbench.predictions.jsonl", shared / data, Compatibility(), print, WITH_MTBENCH
-    )
+    scores = rescore_predictions(shared / "golden" / "mtbench.predictions.jsonl", shared / data, Compatibility(), print)
     assert len(expected) == 9
     assert {k: scores.get(k, "missing") for k in expected} == expected
     # The golden verdicts are the valid ones upstream's retry ended on.

@@ -25,7 +25,6 @@ from nejumi.compat import Compatibility
 from nejumi.predictions import read_predictions
 from nejumi.rescore import rescore_predictions, rows_from_predictions
 
-WITH_TOXICITY = REGISTRY  # the registry as shipped
 CATEGORY_ORDER = ["公平性", "社会規範", "禁止行為", "違反カテゴリ"]
 
 
@@ -42,7 +41,7 @@ def expected(shared: Path) -> dict[str, float]:
 def test_every_golden_key_matches(shared: Path, data: str) -> None:
     golden = expected(shared)
     scores = rescore_predictions(
-        shared / "golden" / "toxicity.predictions.jsonl", shared / data, Compatibility(), print, WITH_TOXICITY
+        shared / "golden" / "toxicity.predictions.jsonl", shared / data, Compatibility(), print
     )
     assert len(golden) == 16
     assert {k: scores.get(k, "missing") for k in golden} == golden

@@ -71,3 +71,33 @@ def write_grpc_config(path: Path, target: str, **extra: Any) -> Path:
         config[key] = value
     path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
     return path
+
+
+def write_judged_config(
+    path: Path,
+    benchmark: str,
+    data: Path,
+    model: RunningService,
+    judge: RunningService,
+    section: dict[str, Any] | None = None,
+    **extra: Any,
+) -> Path:
+    """A config that runs `benchmark` alone on the scripted `model` service, judged by the scripted `judge` one."""
+    import yaml
+
+    config: dict[str, Any] = {
+        "api": "grpc",
+        "inference": {"endpoint": model.target},
+        "batch_size": 4,
+        "model": {"pretrained_model_name_or_path": "org/scripted-model"},
+        "run": {"jaster": False, benchmark: True},
+        benchmark: {
+            "data_dir": str(data),
+            "judge": {"api": "grpc", "endpoint": judge.target, "model": "judge-model", "parallel": 2},
+            **(section or {}),
+        },
+        "nejumi": {"wandb": "off"},
+        **extra,
+    }
+    path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    return path
