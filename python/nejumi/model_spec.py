@@ -8,29 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from nejumi.config import Config
-from nejumi.request_key import ModelIdentity
+from nejumi.request_key import CAPACITY_KEYS, ModelIdentity
 
 # api values: nejumi serves llamacpp/vllm models itself through its gRPC service;
 # "grpc" uses a service that is already running; the rest speak OpenAI's HTTP API.
 SERVED = ("llamacpp", "vllm", "vllm-docker")
 OPENAI_LIKE = ("openai", "openai-compatible", "vllm-external")
 APIS = (*SERVED, "grpc", *OPENAI_LIKE)
-
-# Serving settings that size the engine without changing any answer; everything else
-# in a served model's section is part of its identity.
-CAPACITY_KEYS = frozenset(
-    {
-        "gpu_memory_utilization",
-        "max_num_seqs",
-        "max_num_batched_tokens",
-        "n_parallel",
-        "n_threads",
-        "verbosity",
-        "lifecycle",
-        "vllm_tag",
-        "vllm_docker_image",
-    }
-)
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,21 @@ from nejumi_proto.v1 import inference_pb2, transcript_pb2, types_pb2
 
 KEY_VERSION = b"nejumi-request-v2"
 
-# Service details that describe capacity, not the answers.
-_CAPACITY_DETAILS = frozenset({"n_parallel", "n_threads"})
+# Serving settings and service details that size the engine without changing any
+# answer; everything else about how a model is served is part of its identity.
+CAPACITY_KEYS = frozenset(
+    {
+        "gpu_memory_utilization",
+        "max_num_seqs",
+        "max_num_batched_tokens",
+        "n_parallel",
+        "n_threads",
+        "verbosity",
+        "lifecycle",
+        "vllm_tag",
+        "vllm_docker_image",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -56,7 +69,7 @@ class ModelIdentity:
         return json.dumps(self.as_json(), sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
     def with_info(self, info: inference_pb2.ModelInfoResponse) -> ModelIdentity:
-        details = {k: v for k, v in sorted(info.details.items()) if k not in _CAPACITY_DETAILS}
+        details = {k: v for k, v in sorted(info.details.items()) if k not in CAPACITY_KEYS}
         described = {
             "model": info.model,
             "backend": info.backend,
