@@ -27,14 +27,14 @@ class FakeVendors:
         return [body for sent_path, body in self.requests if sent_path == path]
 
 
-def _last_user_text(messages: list[dict[str, Any]]) -> str:
+def last_user_text(messages: list[dict[str, Any]]) -> str:
     content = next(m["content"] for m in reversed(messages) if m.get("role") == "user")
     if isinstance(content, list):
         return "".join(part.get("text", "") for part in content)
     return str(content)
 
 
-def _responses_answer(body: dict[str, Any], text: str) -> dict[str, Any]:
+def responses_answer(body: dict[str, Any], text: str) -> dict[str, Any]:
     part = {"type": "output_text", "text": text, "annotations": []}
     return {
         "id": "resp_1",
@@ -88,11 +88,11 @@ def fake_vendors(
             if limited:
                 self._send(429, {"error": {"message": "slow down", "type": "rate_limit_error"}}, {"Retry-After": "0"})
             elif path == "/v1/responses":
-                text = _last_user_text(body["input"])
+                text = last_user_text(body["input"])
                 answer = verdict(text) if "format" in (body.get("text") or {}) else reply(text)
-                self._send(200, _responses_answer(body, answer))
+                self._send(200, responses_answer(body, answer))
             elif path == "/v1/messages":
-                self._send(200, _messages_answer(body, reply(_last_user_text(body["messages"]))))
+                self._send(200, _messages_answer(body, reply(last_user_text(body["messages"]))))
             else:
                 self._send(404, {"error": {"message": f"no route {path}"}})
 

@@ -126,7 +126,7 @@ def test_the_configs_cover_every_api_and_key_path() -> None:
 def test_blank_model_names_fail_naming_the_key(path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main([str(path)]) == 2
     out = capsys.readouterr().out
-    assert f"{path}: model.pretrained_model_name_or_path: is required (the model to evaluate)" in out
+    assert f"{path.resolve()}: model.pretrained_model_name_or_path: is required (the model to evaluate)" in out
     assert "problem(s); a run would fail" in out
 
 
