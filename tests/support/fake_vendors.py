@@ -1,30 +1,51 @@
-"""A loopback server speaking the OpenAI Responses API (POST /v1/responses) and Anthropic's Messages API
-(POST /v1/messages), for whole runs of API models.
+"""A loopback server speaking four vendor APIs, for whole runs of API models: OpenAI Responses (POST /v1/responses),
+Anthropic Messages (POST /v1/messages), Gemini generateContent (POST /v1beta/models/<model>:generateContent) and
+Bedrock runtime (POST /model/<id>/invoke for Claude and Llama, /model/<id>/converse for Nova).
 
-The real SDKs talk to it unchanged (point them at it with OPENAI_BASE_URL / ANTHROPIC_BASE_URL, so a model
-config stays as the official harness ships it). Answers come from a function of the last user text; a request
-with structured output (``text.format``) is answered by ``verdict``. The first ``fail_first`` requests get
-HTTP 429 with ``Retry-After: 0``. Every answer carries reasoning (a summary, a thinking block).
+The real SDKs talk to it unchanged (point them at it with OPENAI_BASE_URL, ANTHROPIC_BASE_URL,
+GOOGLE_GEMINI_BASE_URL, AWS_ENDPOINT_URL_BEDROCK_RUNTIME, so a model config stays as the official harness ships
+it). Answers come from a function of the last user text; a Responses request with structured output
+(``text.format``) is answered by ``verdict``. The first ``fail_first`` requests get each API's rate-limit answer
+with a zero wait. Every answer carries reasoning (a summary, a thinking block, a thought part, reasoning content).
+The HTTP server and the Gemini/Bedrock answers are the backend tests' own (services/inference/tests).
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import threading
+import urllib.parse
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from typing import Any
+
+from vendor_http import Answer, FakeAPI, Sent, fake_api
+from vendor_wire import (
+    bedrock_call,
+    bedrock_claude_answer,
+    bedrock_llama_answer,
+    bedrock_prompt,
+    bedrock_throttle,
+    converse_answer,
+    gemini_answer,
+    gemini_prompt,
+    gemini_rate_limit,
+)
+
+THOUGHT = "thought about it"
 
 
 @dataclass
 class FakeVendors:
-    url: str
-    requests: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    api: FakeAPI
+
+    @property
+    def url(self) -> str:
+        return self.api.url
 
     def bodies(self, path: str) -> list[dict[str, Any]]:
-        return [body for sent_path, body in self.requests if sent_path == path]
+        """The bodies sent to ``path`` (unquoted, without the query), in arrival order."""
+        return [sent.body for sent in self.api.received if _plain(sent.path) == path]
 
 
 def last_user_text(messages: list[dict[str, Any]]) -> str:
@@ -46,7 +67,7 @@ def responses_answer(body: dict[str, Any], text: str) -> dict[str, Any]:
         "tool_choice": "auto",
         "tools": [],
         "output": [
-            {"type": "reasoning", "id": "rs_1", "summary": [{"type": "summary_text", "text": "thought about it"}]},
+            {"type": "reasoning", "id": "rs_1", "summary": [{"type": "summary_text", "text": THOUGHT}]},
             {"type": "message", "id": "msg_1", "role": "assistant", "status": "completed", "content": [part]},
         ],
         "usage": {"input_tokens": 10, "output_tokens": 3, "total_tokens": 13},
@@ -60,7 +81,7 @@ def _messages_answer(body: dict[str, Any], text: str) -> dict[str, Any]:
         "role": "assistant",
         "model": body["model"],
         "content": [
-            {"type": "thinking", "thinking": "thought about it", "signature": "sig"},
+            {"type": "thinking", "thinking": THOUGHT, "signature": "sig"},
             {"type": "text", "text": text},
         ],
         "stop_reason": "end_turn",
@@ -69,53 +90,51 @@ def _messages_answer(body: dict[str, Any], text: str) -> dict[str, Any]:
     }
 
 
+def _plain(path: str) -> str:
+    return urllib.parse.unquote(path.split("?", maxsplit=1)[0])
+
+
+def _answer(sent: Sent, reply: Callable[[str], str], verdict: Callable[[str], str]) -> Answer:
+    path, body = _plain(sent.path), sent.body
+    if path == "/v1/responses":
+        text = last_user_text(body["input"])
+        answer = verdict(text) if "format" in (body.get("text") or {}) else reply(text)
+        return Answer(200, responses_answer(body, answer))
+    if path == "/v1/messages":
+        return Answer(200, _messages_answer(body, reply(last_user_text(body["messages"]))))
+    if path.startswith("/v1beta/models/") and path.endswith(":generateContent"):
+        return Answer(200, gemini_answer(reply(gemini_prompt(body)), thought=THOUGHT))
+    if path.startswith("/model/"):
+        model, operation = bedrock_call(path)
+        text = reply(bedrock_prompt(body))
+        if operation == "converse":
+            return Answer(200, converse_answer(text, reasoning=THOUGHT))
+        if "llama" in model:
+            return Answer(200, bedrock_llama_answer(text))
+        return Answer(200, bedrock_claude_answer(text, thinking=THOUGHT))
+    return Answer(404, {"error": {"message": f"no route {path}"}})
+
+
+def _rate_limited(path: str) -> Answer:
+    if path.startswith("/v1beta/"):
+        return gemini_rate_limit("0s")
+    if path.startswith("/model/"):
+        return bedrock_throttle("0")
+    return Answer(429, {"error": {"message": "slow down", "type": "rate_limit_error"}}, {"Retry-After": "0"})
+
+
 @contextlib.contextmanager
 def fake_vendors(
     reply: Callable[[str], str], verdict: Callable[[str], str] = lambda _: "{}", fail_first: int = 0
 ) -> Iterator[FakeVendors]:
     lock = threading.Lock()
     failures = {"left": fail_first}
-    state = FakeVendors(url="")
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            path = self.path.split("?")[0]
-            with lock:
-                state.requests.append((path, body))
-                limited = failures["left"] > 0
-                failures["left"] -= int(limited)
-            if limited:
-                self._send(429, {"error": {"message": "slow down", "type": "rate_limit_error"}}, {"Retry-After": "0"})
-            elif path == "/v1/responses":
-                text = last_user_text(body["input"])
-                answer = verdict(text) if "format" in (body.get("text") or {}) else reply(text)
-                self._send(200, responses_answer(body, answer))
-            elif path == "/v1/messages":
-                self._send(200, _messages_answer(body, reply(last_user_text(body["messages"]))))
-            else:
-                self._send(404, {"error": {"message": f"no route {path}"}})
+    def route(sent: Sent) -> Answer:
+        with lock:
+            limited = failures["left"] > 0
+            failures["left"] -= int(limited)
+        return _rate_limited(_plain(sent.path)) if limited else _answer(sent, reply, verdict)
 
-        def _send(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            for name, value in (headers or {}).items():
-                self.send_header(name, value)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args: Any) -> None:
-            return None
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    state.url = f"http://127.0.0.1:{server.server_port}"
-    try:
-        yield state
-    finally:
-        server.shutdown()
-        server.server_close()
+    with fake_api(route) as api:
+        yield FakeVendors(api)

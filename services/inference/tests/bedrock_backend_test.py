@@ -8,6 +8,7 @@ from typing import Any
 import grpc
 import pytest
 from vendor_http import Answer, FakeAPI, Sent, failure, fake_api, no_proxies, require_sdk, run
+from vendor_wire import bedrock_call, bedrock_claude_answer, bedrock_llama_answer, bedrock_throttle, converse_answer
 
 from nejumi_inference.backends.bedrock import BedrockBackend
 from nejumi_proto.v1 import inference_pb2, types_pb2
@@ -19,12 +20,11 @@ GENERATOR = {"temperature": 0.0, "top_p": 1.0, "max_tokens": 4096}
 
 
 def _route(sent: Sent) -> Answer:
-    model, operation = urllib.parse.unquote(sent.path).removeprefix("/model/").rsplit("/", 1)
+    model, operation = bedrock_call(sent.path)
     body = sent.body
     prompt = json.dumps(body, ensure_ascii=False)
     if "throttle" in prompt:
-        error = {"message": "Too many requests, please wait before trying again."}
-        return Answer(429, error, {"x-amzn-ErrorType": "ThrottlingException", "Retry-After": "3"})
+        return bedrock_throttle("3")
     if "broken" in prompt:
         return Answer(500, {"message": "internal"}, {"x-amzn-ErrorType": "InternalServerException"})
     if "invalid" in prompt:
@@ -34,9 +34,7 @@ def _route(sent: Sent) -> Answer:
     if operation == "converse":
         return Answer(200, _converse_answer(prompt))
     if "llama" in model:
-        return Answer(
-            200, {"generation": "Paris", "prompt_token_count": 9, "generation_token_count": 2, "stop_reason": "stop"}
-        )
+        return Answer(200, bedrock_llama_answer("Paris"))
     return Answer(200, _claude_answer(prompt))
 
 
@@ -53,8 +51,7 @@ def _claude_answer(prompt: str) -> dict[str, Any]:
     if "weather" in prompt:
         content = [{"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {"city": "Osaka"}}]
         return {"content": content, "stop_reason": "tool_use", "usage": usage, "model": "claude-sonnet-4"}
-    content = [{"type": "thinking", "thinking": "6 x 7 = 42", "signature": "sig"}, {"type": "text", "text": "42"}]
-    return {"content": content, "stop_reason": "end_turn", "usage": usage, "model": "claude-sonnet-4"}
+    return bedrock_claude_answer("42", thinking="6 x 7 = 42")
 
 
 def _converse_answer(prompt: str) -> dict[str, Any]:
@@ -66,8 +63,7 @@ def _converse_answer(prompt: str) -> dict[str, Any]:
         use = {"toolUseId": "tooluse_9", "name": "get_weather", "input": {"city": "Kyoto"}}
         message = {"role": "assistant", "content": [{"toolUse": use}]}
         return {"output": {"message": message}, "stopReason": "tool_use", "usage": usage}
-    content = [{"reasoningContent": {"reasoningText": {"text": "think"}}}, {"text": "Tokyo"}]
-    return {"output": {"message": {"role": "assistant", "content": content}}, "stopReason": "end_turn", "usage": usage}
+    return converse_answer("Tokyo", reasoning="think")
 
 
 @pytest.fixture(scope="module")

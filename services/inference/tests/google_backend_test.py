@@ -7,26 +7,19 @@ from typing import Any
 import grpc
 import pytest
 from vendor_http import Answer, FakeAPI, Sent, failure, fake_api, no_proxies, require_sdk, run
+from vendor_wire import GEMINI_USAGE, gemini_answer, gemini_path, gemini_rate_limit
 
 from nejumi_inference.backends.google_genai import GoogleBackend
 from nejumi_proto.v1 import inference_pb2, types_pb2
 
 MODEL = "gemini-2.5-flash"
 API_KEY = "local-gemini-key"
-USAGE = {"promptTokenCount": 9, "candidatesTokenCount": 3, "thoughtsTokenCount": 5, "totalTokenCount": 17}
 
 
 def _route(sent: Sent) -> Answer:
     prompt = json.dumps(sent.body["contents"], ensure_ascii=False)
     if "rate" in prompt:
-        retry = {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "37s"}
-        error = {
-            "code": 429,
-            "message": "Resource has been exhausted",
-            "status": "RESOURCE_EXHAUSTED",
-            "details": [retry],
-        }
-        return Answer(429, {"error": error})
+        return gemini_rate_limit("37s")
     if "broken" in prompt:
         return Answer(500, {"error": {"code": 500, "message": "Internal error", "status": "INTERNAL"}})
     if "slow" in prompt:
@@ -34,14 +27,12 @@ def _route(sent: Sent) -> Answer:
     if "forbidden" in prompt:
         return Answer(200, {"promptFeedback": {"blockReason": "SAFETY"}, "usageMetadata": {"promptTokenCount": 4}})
     if "unsafe" in prompt:
-        return Answer(200, {"candidates": [{"finishReason": "SAFETY", "index": 0}], "usageMetadata": USAGE})
+        return Answer(200, {"candidates": [{"finishReason": "SAFETY", "index": 0}], "usageMetadata": GEMINI_USAGE})
     if "flaky" in prompt and sum("flaky" in json.dumps(s.body) for s in _received) < 3:
         return Answer(
             200, {"candidates": [{"content": {"role": "model", "parts": [{"text": ""}]}, "finishReason": "STOP"}]}
         )
-    parts = [{"text": "6 x 7 is 42", "thought": True}, {"text": "42"}]
-    candidate = {"content": {"role": "model", "parts": parts}, "finishReason": "STOP", "index": 0}
-    return Answer(200, {"candidates": [candidate], "usageMetadata": USAGE, "modelVersion": "gemini-2.5-flash-001"})
+    return Answer(200, gemini_answer("42", thought="6 x 7 is 42", model_version="gemini-2.5-flash-001"))
 
 
 _received: list[Sent] = []
@@ -97,7 +88,7 @@ def test_round_trip_thoughts_apart_and_upstreams_request(api: FakeAPI) -> None:
     assert (response.usage.prompt_tokens, response.usage.completion_tokens, response.usage.total_tokens) == (9, 8, 17)
     assert response.model == "gemini-2.5-flash-001"
     [sent] = _received
-    assert sent.path == f"/v1beta/models/{MODEL}:generateContent"
+    assert sent.path == gemini_path(MODEL)
     assert sent.headers["x-goog-api-key"] == API_KEY
     assert sent.body["contents"] == [
         {"role": "user", "parts": [{"text": "Answer in Japanese.\n\n6 x 7?"}]},
