@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,6 +52,8 @@ class ModelSpec:
     api_key_env: str | None = None
     endpoint: str | None = None
     backend_config: dict[str, Any] = field(default_factory=dict)
+    # What the config asks for that a run cannot honour exactly: logged by a run, listed by plan.
+    warnings: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def backend(self) -> str:
@@ -91,18 +93,11 @@ class ModelSpec:
                 "is required (the model to evaluate)",
             )
         backend_config: dict[str, Any] = {}
+        warnings: list[str] = []
         if api == "llamacpp":
             backend_config = cfg.get_mapping("llamacpp")
         elif api in ("vllm", "vllm-docker"):
-            backend_config = cfg.get_mapping("vllm")
-            template = cfg.get_str("vllm.chat_template")
-            if template and template.endswith(".jinja"):
-                # Upstream configs name template files relative to the config; the service
-                # runs elsewhere, so hand it an absolute path.
-                path = cfg.get_path("vllm.chat_template")
-                if path is None or not path.is_file():
-                    raise cfg.error("vllm.chat_template", f"template file not found: {path}")
-                backend_config["chat_template"] = str(path)
+            backend_config = with_chat_template(cfg, "vllm", warnings.append)
             num_gpus = cfg.get_int("num_gpus", minimum=1)
             if num_gpus is not None:
                 backend_config.setdefault("tensor_parallel_size", num_gpus)
@@ -123,7 +118,42 @@ class ModelSpec:
             api_key_env=cfg.get_str("api_key_env", default_key),
             endpoint=endpoint if api == "grpc" else None,
             backend_config=backend_config,
+            warnings=tuple(warnings),
         )
+
+
+# Where upstream keeps the templates that vllm.chat_template names (chat_templates/<name>.jinja, beside configs/).
+CHAT_TEMPLATES = "chat_templates"
+
+
+def with_chat_template(cfg: Config, section: str, warn: Callable[[str], None]) -> dict[str, Any]:
+    """The serving section with its chat_template as the service takes it: an absolute file path or the template
+    text. Upstream's value is a name that its entrypoint turns into chat_templates/<name>.jinja; where no such file
+    is found the tokenizer's own template serves, with a warning (not a failure: the run can go on)."""
+    config = cfg.get_mapping(section)
+    key = f"{section}.chat_template"
+    value = cfg.get_str(key)
+    if not value or "{{" in value or "{%" in value:  # absent, or the template text itself
+        return config
+    # The service runs elsewhere, so it gets an absolute path; relative ones are relative to the config.
+    given = cfg.get_path(key)
+    if given is not None and given.is_file():
+        return {**config, "chat_template": str(given)}
+    if value.endswith(".jinja"):
+        raise cfg.error(key, f"template file not found: {given}")
+    source = cfg.source_of(key)
+    folder = Path(source).parent if source != "<override>" else cfg.model_file.parent
+    places = [folder, folder.parent, Path.cwd()]
+    looked = list(dict.fromkeys(place.resolve() / CHAT_TEMPLATES / f"{value}.jinja" for place in places))
+    found = next((path for path in looked if path.is_file()), None)
+    if found is not None:
+        return {**config, "chat_template": str(found)}
+    warn(
+        f"{source}: {key}: {value!r} names upstream's {CHAT_TEMPLATES}/{value}.jinja, which is not at "
+        f"{', '.join(map(str, looked))}; the model's own tokenizer template is used instead (upstream serves "
+        "its chat_templates copy, so prompts and numbers may differ: put the file at one of those paths)"
+    )
+    return {k: v for k, v in config.items() if k != "chat_template"}
 
 
 def http_backend_config(cfg: Config, api: str) -> dict[str, Any]:
@@ -191,6 +221,7 @@ class JudgeSpec:
             raise cfg.error(f"{section}.model", f"is required with api: {api} (the judge model to serve)")
         mode = {"compatibility": Compatibility.from_config(cfg).mode}
         backend_config: dict[str, Any] = {}
+        warnings: list[str] = []
         api_key_env = cfg.get_str(f"{section}.api_key_env")
         if api == "openai":
             api, backend_config = "openai_responses", mode
@@ -210,7 +241,10 @@ class JudgeSpec:
                 backend_config = {**backend_config, "timeout_s": timeout}
         elif api in SERVED:
             # The run's own serving section (`llamacpp:`, `vllm:`) unless the judge has its own.
-            backend_config = cfg.get_mapping(f"{section}.{api}") or cfg.get_mapping(api)
+            serving = f"{section}.{api}" if cfg.get_mapping(f"{section}.{api}") else api
+            backend_config = (
+                with_chat_template(cfg, serving, warnings.append) if api == "vllm" else cfg.get_mapping(serving)
+            )
         model = ModelSpec(
             api=api,
             name=name,
@@ -218,6 +252,7 @@ class JudgeSpec:
             api_key_env=api_key_env,
             endpoint=endpoint,
             backend_config=backend_config,
+            warnings=tuple(warnings),
         )
         return cls(
             section=section,

@@ -117,6 +117,8 @@ def check_access(
         findings.problem(f"{where}: {names} is not set ({spec.api} reads it to reach {spec.name})")
     for message in credential_warnings(spec, environ, home):
         findings.warn(f"{where}: {message}")
+    for message in spec.warnings:  # each names its own file and key
+        findings.warn(message)
     if spec.backend == "vllm" and spec.api in SERVED:
         for key in unread_vllm_keys(spec):
             findings.warn(f"{cfg.source_of(f'vllm.{key}')}: vllm.{key}: not read by nejumi's vLLM backend (ignored)")

@@ -193,6 +193,9 @@ async def evaluate(
     if not benchmarks:
         raise cfg.error("run", f"no benchmark is enabled (set run.<name>: true; known: {', '.join(registry)})")
     judge_specs = {spec.section: spec for benchmark in benchmarks for spec in benchmark.judges}
+    models = (settings.model, *(judge.model for judge in judge_specs.values()))
+    for warning in dict.fromkeys(warning for model in models for warning in model.warnings):
+        say(f"warning: {warning}")  # e.g. a chat template upstream names that is not here
     source = artifacts or WandbArtifactSource()
     for benchmark in benchmarks:
         specs = benchmark.datasets.items()
