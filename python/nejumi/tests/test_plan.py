@@ -95,9 +95,10 @@ def test_every_model_config_plans_every_benchmark(path: Path, data: Path) -> Non
         # Without upstream's file the tokenizer's template serves: a warning, not a failure.
         [warning] = [w for w in plan.findings.warnings if "chat_template" in w]
         assert (
-            f"{path}: vllm.chat_template: 'Qwen/QwQ-32B' names upstream's chat_templates/Qwen/QwQ-32B.jinja" in warning
+            f"{path.resolve()}: vllm.chat_template: 'Qwen/QwQ-32B' names upstream's chat_templates/Qwen/QwQ-32B.jinja"
+            in warning
         )
-        assert str(path.parent / "chat_templates" / "Qwen" / "QwQ-32B.jinja") in warning
+        assert str(path.resolve().parent / "chat_templates" / "Qwen" / "QwQ-32B.jinja") in warning
         assert "tokenizer template is used instead" in warning and "numbers may differ" in warning
     planned = {b.name: b for b in plan.benchmarks}
     assert set(planned) == set(every_benchmark(data)["run"])
