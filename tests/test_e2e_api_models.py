@@ -6,8 +6,6 @@ GOOGLE_GEMINI_BASE_URL and AWS_ENDPOINT_URL_BEDROCK_RUNTIME, so the configs name
 from __future__ import annotations
 
 import asyncio
-import importlib
-import os
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +13,7 @@ import pytest
 import yaml
 from support.fake_vendors import fake_vendors
 from support.services import quickstart_data, repo_root
+from vendor_http import no_proxies, require_sdk
 
 from nejumi.config import load_config
 from nejumi.runner import evaluate
@@ -67,9 +66,7 @@ def reply(question: str) -> str:
 
 @pytest.fixture(autouse=True)
 def no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    no_proxies(monkeypatch)
 
 
 def _run(config: dict[str, Any], tmp_path: Path) -> Any:
@@ -92,19 +89,8 @@ def test_an_official_openai_responses_config_runs(tmp_path: Path, monkeypatch: p
     assert sent["max_output_tokens"] == 16
 
 
-def require_extra(module: str, install: str) -> None:
-    """Skip without an optional extra; under CI=true its absence fails the test."""
-    try:
-        importlib.import_module(module)
-    except ImportError:
-        reason = f"the optional extra {module!r} is not installed ({install})"
-        if os.environ.get("CI", "").strip().lower() == "true":
-            pytest.fail(reason + " — required when CI=true")
-        pytest.skip(reason)
-
-
 def test_an_anthropic_thinking_config_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    require_extra("anthropic", "pip install anthropic==2.10.0")
+    require_sdk("anthropic", "anthropic==2.10.0")
     with fake_vendors(reply, fail_first=2) as server:
         monkeypatch.setenv("ANTHROPIC_BASE_URL", server.url)
         monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test")
@@ -118,7 +104,7 @@ def test_an_anthropic_thinking_config_runs(tmp_path: Path, monkeypatch: pytest.M
 
 
 def test_an_official_google_config_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    require_extra("google.genai", "pip install google-genai==3.3.0")
+    require_sdk("google.genai", "google-genai==3.3.0")
     config = model_config("config-gemini-2.5-flash.yaml")
     with fake_vendors(reply, fail_first=1) as server:
         monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", server.url)
@@ -143,7 +129,7 @@ def test_an_official_google_config_runs(tmp_path: Path, monkeypatch: pytest.Monk
 def test_an_official_amazon_bedrock_config_runs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, operation: str
 ) -> None:
-    require_extra("boto3", "pip install boto3==1.44.5")
+    require_sdk("boto3", "boto3==1.44.5")
     config = model_config(name)
     with fake_vendors(reply, fail_first=1) as server:
         monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", server.url)

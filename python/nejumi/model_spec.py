@@ -234,17 +234,17 @@ class JudgeSpec:
             api, name = "openai_responses", name.removeprefix("azure-")
         elif api == "openai-compatible":
             backend_config = mode
-        if api in ("openai_responses", "openai-compatible"):
-            # Upstream's judge client waits `openai.http_timeout.read` (300 s in base_config).
-            timeout = cfg.get_float(f"{section}.timeout_s", minimum=0.0)
-            if timeout is not None:
-                backend_config = {**backend_config, "timeout_s": timeout}
         elif api in SERVED:
             # The run's own serving section (`llamacpp:`, `vllm:`) unless the judge has its own.
             serving = f"{section}.{api}" if cfg.get_mapping(f"{section}.{api}") else api
             backend_config = (
                 with_chat_template(cfg, serving, warnings.append) if api == "vllm" else cfg.get_mapping(serving)
             )
+        if api in ("openai_responses", "openai-compatible"):
+            # Upstream's judge client waits `openai.http_timeout.read` (300 s in base_config).
+            timeout = cfg.get_float(f"{section}.timeout_s", minimum=0.0)
+            if timeout is not None:
+                backend_config = {**backend_config, "timeout_s": timeout}
         model = ModelSpec(
             api=api,
             name=name,

@@ -13,12 +13,12 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from vendor_http import Answer, Sent, fake_api
 
 from support.fake_vendors import responses_answer
 
@@ -111,51 +111,28 @@ def fake_judge(rules: Mapping[str, Sequence[Reply]] | None = None, delay_s: floa
     attempts: Counter[tuple[str, str]] = Counter()
     judge = FakeJudge(base_url="")
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            prompt = prompt_text(body)
-            name, schema = requested_schema(body)
-            reply = Reply()
-            with lock:
-                judge.requests.append((self.path, prompt, name))
-                for needle, replies in rules.items():
-                    if needle in prompt:
-                        attempt = attempts[(needle, prompt)]
-                        attempts[(needle, prompt)] += 1
-                        if attempt < len(replies):
-                            reply = replies[attempt]
-                        break
-            time.sleep(max(delay_s, reply.delay_s))
-            if reply.status != 200:
-                headers = {} if reply.retry_after_s is None else {"Retry-After": str(reply.retry_after_s)}
-                self._send(reply.status, {"error": {"message": "scripted failure", "type": "judge_error"}}, headers)
-                return
-            text = reply.text if reply.text is not None else json.dumps(valid_instance(schema), ensure_ascii=False)
-            answer = responses_answer(body, text) if self.path.endswith("/responses") else chat_answer(body, text)
-            self._send(200, answer)
+    def route(sent: Sent) -> Answer:
+        prompt = prompt_text(sent.body)
+        name, schema = requested_schema(sent.body)
+        reply = Reply()
+        with lock:
+            judge.requests.append((sent.path, prompt, name))
+            for needle, replies in rules.items():
+                if needle in prompt:
+                    attempt = attempts[(needle, prompt)]
+                    attempts[(needle, prompt)] += 1
+                    if attempt < len(replies):
+                        reply = replies[attempt]
+                    break
+        delay = max(delay_s, reply.delay_s)
+        if reply.status != 200:
+            headers = {} if reply.retry_after_s is None else {"Retry-After": str(reply.retry_after_s)}
+            error = {"error": {"message": "scripted failure", "type": "judge_error"}}
+            return Answer(reply.status, error, headers, delay)
+        text = reply.text if reply.text is not None else json.dumps(valid_instance(schema), ensure_ascii=False)
+        answer = responses_answer(sent.body, text) if sent.path.endswith("/responses") else chat_answer(sent.body, text)
+        return Answer(200, answer, delay_s=delay)
 
-        def _send(self, status: int, payload: Mapping[str, Any], headers: Mapping[str, str] | None = None) -> None:
-            data = json.dumps(payload, ensure_ascii=False).encode()
-            # The client may have given up (a scripted timeout): its socket is gone.
-            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                self.send_response(status)
-                for key, value in (headers or {}).items():
-                    self.send_header(key, value)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        def log_message(self, *args: Any) -> None:
-            return None
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    judge.base_url = f"http://127.0.0.1:{server.server_address[1]}/v1"
-    try:
+    with fake_api(route) as api:
+        judge.base_url = f"{api.url}/v1"
         yield judge
-    finally:
-        server.shutdown()
-        server.server_close()
