@@ -26,6 +26,7 @@ from nejumi.model_spec import SERVED, ModelSpec
 from nejumi.provider_needs import credential_warnings, missing_credentials, missing_served_package
 from nejumi_inference.backends import create_backend, vllm_options
 from nejumi_inference.backends import options as backend_options
+from nejumi_inference.backends.bedrock_bodies import undefined_body_keys
 from nejumi_inference.backends.options import OptionsError
 
 T = TypeVar("T")
@@ -119,6 +120,14 @@ def check_access(
         findings.warn(f"{where}: {message}")
     for message in spec.warnings:  # each names its own file and key
         findings.warn(message)
+    if spec.api == "amazon_bedrock" and spec.provider_config().get("compatibility") != "corrected":
+        generator = spec.provider_config().get("generator") or {}
+        for key in undefined_body_keys(spec.name, generator):
+            findings.warn(
+                f"{cfg.source_of(f'generator.{key}')}: generator.{key}: not a parameter of {spec.name}'s Bedrock "
+                "API; sent in the request body as upstream sends it, and Bedrock may refuse the request "
+                "(nejumi.compatibility: corrected sends only the benchmarks' own parameters)"
+            )
     if spec.backend == "vllm" and spec.api in SERVED:
         for key in unread_vllm_keys(spec):
             findings.warn(f"{cfg.source_of(f'vllm.{key}')}: vllm.{key}: not read by nejumi's vLLM backend (ignored)")

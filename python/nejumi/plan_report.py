@@ -60,6 +60,11 @@ NOTES = (
 )
 
 
+def _all_local(judges: Sequence[Priced]) -> bool:
+    """Judges that are all served locally cost nothing: the cell says so rather than "$0.00"."""
+    return bool(judges) and not any(judge.billed for judge in judges)
+
+
 def _row(
     name: str,
     plan: Plan,
@@ -72,6 +77,7 @@ def _row(
     costs = [benchmark_costs(plan, b) for b in benchmarks]
     local = plan.model is not None and not plan.model.billed
     judged = bool(typical)
+    judges_local = _all_local([j.priced for b in benchmarks for j in b.judges])
     return (
         name,
         _number(sum(t.calls for t in models)),
@@ -82,7 +88,7 @@ def _row(
         _number(sum(t.prompt_tokens for t in typical)) if judged else "-",
         _number(sum(t.typical_output for t in typical)) if judged else "-",
         "local" if local else _usd(_total_usd([model for model, _ in costs])),
-        _usd(_total_usd([judge for _, judge in costs])) if judged else "-",
+        "-" if not judged else "local" if judges_local else _usd(_total_usd([judge for _, judge in costs])),
     )
 
 
@@ -100,8 +106,9 @@ def table(plan: Plan) -> list[str]:
     most = [benchmark_costs(plan, b, most=True) for b in plan.benchmarks]
     local = plan.model is not None and not plan.model.billed
     bound = f"model {'local' if local else _usd(_total_usd([model for model, _ in most]))}"
-    if any(b.judges for b in plan.benchmarks):
-        bound += f", judges {_usd(_total_usd([judge for _, judge in most]))}"
+    judges = [j.priced for b in plan.benchmarks for j in b.judges]
+    if judges:
+        bound += f", judges {'local' if _all_local(judges) else _usd(_total_usd([judge for _, judge in most]))}"
     return [*lines, f"at every bound (each request's max tokens, each verdict's max attempts): {bound}", "", *NOTES]
 
 

@@ -390,6 +390,16 @@ def test_warnings_do_not_fail(data: Path, tmp_path: Path) -> None:
     assert "https://openrouter.ai/api/v1 looks like a hosted API" in warnings
 
 
+def test_a_bedrock_body_key_its_api_does_not_define_is_a_warning() -> None:
+    claude = CONFIGS / "config-bedrock-claude-sonnet-4.yaml"
+    [warning] = [w for w in plan_of(claude, QUICK_JASTER).findings.warnings if "generator.temparature" in w]
+    assert warning.startswith(f"{claude.resolve()}: generator.temparature: not a parameter of")
+    corrected = plan_of(claude, {**QUICK_JASTER, "nejumi": {"compatibility": "corrected"}})
+    assert not [w for w in corrected.findings.warnings if "temparature" in w]
+    nova = plan_of(CONFIGS / "config-amazon-nova-lite.yaml", QUICK_JASTER)  # converse drops what it does not map
+    assert not [w for w in nova.findings.warnings if "temparature" in w]
+
+
 def test_every_api_is_known_to_plan(tmp_path: Path) -> None:
     local = {*SERVED, "grpc", "amazon_bedrock"}  # no key variable: served, or AWS's credential chain
     assert set(APIS) - set(REFUSED) <= set(KEYS) | set(OPTIONAL_KEYS) | local
@@ -411,6 +421,10 @@ def test_the_quickstart_config_plans(capsys: pytest.CaptureFixture[str]) -> None
     assert main([str(BASE_CONFIG.parent / "quickstart.yaml")]) == 0
     out = capsys.readouterr().out
     assert "served locally (no API cost)" in out and "no problems found" in out
+    # Its judges are the embedded model too: their cost cells say local, never "$0.00".
+    assert "judges local" in out and "$0.00" not in out
+    rows = [line.split() for line in out.splitlines() if line.startswith(("mtbench ", "total "))]
+    assert rows and all(row[-2:] == ["local", "local"] for row in rows)
 
 
 def test_prices_cover_the_default_judges_and_bedrock_ids() -> None:

@@ -11,6 +11,7 @@ from vendor_http import Answer, FakeAPI, Sent, failure, fake_api, no_proxies, re
 from vendor_wire import bedrock_call, bedrock_claude_answer, bedrock_llama_answer, bedrock_throttle, converse_answer
 
 from nejumi_inference.backends.bedrock import BedrockBackend
+from nejumi_inference.backends.bedrock_bodies import undefined_body_keys
 from nejumi_proto.v1 import inference_pb2, types_pb2
 
 CLAUDE = "us.anthropic.claude-sonnet-4-20250514-v1:0"
@@ -104,6 +105,20 @@ def _weather_request() -> inference_pb2.GenerateRequest:
     request = _chat("weather in Osaka?", temperature=0.7, max_tokens=100)
     request.tools.append(types_pb2.Tool(name="get_weather", description="Weather", parameters_json='{"type":"object"}'))
     return request
+
+
+def test_official_sends_the_generator_sections_keys_as_they_are_and_corrected_does_not(api: FakeAPI) -> None:
+    """Three official configs misspell `temparature: 'None'`; upstream puts every generator key into the body."""
+    generator = {**GENERATOR, "temparature": "None"}
+    for compatibility, sent_typo in (("official", True), ("corrected", False)):
+        api.received.clear()
+        run(_ask(api, CLAUDE, _chat("6 x 7?"), generator=generator, compatibility=compatibility))
+        [sent] = api.received
+        assert ("temparature" in sent.body) is sent_typo
+        if sent_typo:
+            assert sent.body["temparature"] == "None"
+    assert undefined_body_keys(CLAUDE, generator) == ["temparature"]
+    assert undefined_body_keys(NOVA, generator) == []  # converse maps what it knows and drops the rest
 
 
 def test_claude_official_uses_the_generator_section_not_the_request(api: FakeAPI) -> None:

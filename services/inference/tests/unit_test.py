@@ -8,7 +8,7 @@ import pytest
 
 from nejumi_inference.admission import Admission
 from nejumi_inference.auth import is_loopback
-from nejumi_inference.backends import create_backend
+from nejumi_inference.backends import BACKEND_NAMES, SDKS, create_backend
 from nejumi_inference.backends.options import OptionsError, parse_options
 from nejumi_inference.chat_format import extra_fields, openai_messages, response_from_chat_completion, sampling_fields
 from nejumi_inference.embedded_model import GGUF_NAME, embedded_gguf_path
@@ -164,6 +164,18 @@ def test_admission_bounds_requests_and_wakes_waiters() -> None:
     assert asyncio.run(scenario()) == ["released", "acquired"]
     with pytest.raises(ValueError, match="--max-queue must be >= 1"):
         Admission(0)
+
+
+def test_the_readme_names_every_backend_with_its_install_line() -> None:
+    """services/inference/README.md's backend table is the user's map of the registry: it must not drift."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    table = readme.split("### Backends (`--backend`)", 1)[1].split("\n### ", 1)[0]
+    rows = {line.split("|")[1] for line in table.splitlines() if line.startswith("| `") and "--backend" not in line}
+    named = {name for row in rows for name in row.replace("`", "").replace(",", " ").split()}
+    assert named == set(BACKEND_NAMES)
+    for backend, (_, pip_line) in SDKS.items():
+        row = next(line for line in table.splitlines() if line.startswith(f"| `{backend}`"))
+        assert f"pip install {pip_line}" in row
 
 
 if __name__ == "__main__":

@@ -24,6 +24,13 @@ STOP_REASONS = {
     "guardrail_intervened": "content_filter",
     "content_filtered": "content_filter",
 }
+# The sampling keys each invoke_model body defines (under OpenAI's names where the backend renames them). Upstream
+# puts every `generator:` key into the body, so a key outside these (the official configs' `temparature`) is sent
+# as it is under official compatibility, and Bedrock's validation may refuse the request.
+BODY_SAMPLING_KEYS = {
+    "claude": frozenset({"temperature", "top_p", "top_k", "stop", "stop_sequences", "thinking", "metadata"}),
+    "llama": frozenset({"temperature", "top_p"}),
+}
 # How invoke_model answers say that a guardrail replaced the answer.
 GUARDRAIL_KEY = "amazon-bedrock-guardrailAction"
 
@@ -36,6 +43,14 @@ def route(model_id: str) -> str:
     if "llama" in lowered:
         return "llama"
     return "converse"
+
+
+def undefined_body_keys(model_id: str, generator: Mapping[str, Any]) -> list[str]:
+    """The `generator:` keys an official invoke_model body carries that its model API does not define."""
+    known = BODY_SAMPLING_KEYS.get(route(model_id))
+    if known is None:  # converse takes only what it maps; the rest is dropped
+        return []
+    return sorted(set(generator) - known - {"max_tokens", "seed", "stop"})
 
 
 def system_text(messages: Iterable[types_pb2.ChatMessage]) -> str:
