@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from support.tiny_roberta import build_tiny_roberta, close_to, direct_probability, require_torch
 
-from nejumi.scoring_models.roberta_classifier import RobertaClassifier, ScoringModelUnavailable, locate
+from nejumi.scoring_models.local_model import ScoringModelUnavailable, locate
+from nejumi.scoring_models.roberta_classifier import MODEL_KEY, RobertaClassifier
 
 TEXTS = [
     "日本で一番長い川は何ですか？ 信濃川です。",
@@ -77,11 +78,11 @@ def test_a_hub_id_loads_from_the_local_cache_only(
 
     snapshot = write_hub_cache(tmp_path / "hub", "test-org/tiny-roberta", model_dir)
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
-    assert locate("test-org/tiny-roberta") == snapshot
+    assert locate("test-org/tiny-roberta", MODEL_KEY) == snapshot
     cached = RobertaClassifier.load("test-org/tiny-roberta")
     assert cached.probability(TEXTS[0]) == close_to(direct_probability(model_dir, TEXTS[0]))
     with pytest.raises(ScoringModelUnavailable, match=r"test-org/absent is neither a folder nor in the local"):
-        locate("test-org/absent")
+        locate("test-org/absent", MODEL_KEY)
 
 
 def test_a_folder_that_does_not_load_says_which(tmp_path: Path) -> None:

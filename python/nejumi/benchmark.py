@@ -128,8 +128,11 @@ class ScoredRow:
         return None
 
     def value(self, metric: str) -> float | None:
-        score = self.score(metric)
-        return score.value if score is not None and score.HasField("value") else None
+        """The metric's value: a scorer may name a metric whose value another one gives (jaster's COMET rows)."""
+        for score in self.scores:
+            if score.metric == metric and score.HasField("value"):
+                return score.value
+        return None
 
 
 class Benchmark(Protocol):

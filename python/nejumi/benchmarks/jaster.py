@@ -20,6 +20,7 @@ from google.protobuf import struct_pb2
 
 import nejumi_scorers
 from nejumi.benchmark import Context, FlatScores, Judge, ScoredRow, score_key
+from nejumi.benchmarks.jaster_comet import COMET_METRIC, TRANSLATION_TASKS, CometScorer, unavailable_reason
 from nejumi.benchmarks.jhumaneval_code import extract_code
 from nejumi.compat import Compatibility
 from nejumi.config import Config, ConfigError
@@ -27,6 +28,9 @@ from nejumi.datasets import DatasetSpec
 from nejumi.generation import generation_params
 from nejumi.predictions import Prediction
 from nejumi.request_queue import FailurePolicy
+from nejumi.scoring_models.comet import DEFAULT_MODEL as COMET_MODEL
+from nejumi.scoring_models.comet import MODEL_KEY as COMET_MODEL_KEY
+from nejumi.scoring_models.comet import Triple
 from nejumi.settings import benchmark_policy
 from nejumi.tables import Table
 from nejumi_proto.v1 import transcript_pb2, types_pb2
@@ -70,11 +74,8 @@ ZERO_SHOT_ONLY = frozenset({"jhumaneval"})
 # Rows upstream removes from the jaster tables; they have tables of their own.
 SEPARATE_TABLES = frozenset({"jhumaneval", *ROBUSTNESS_TASKS})
 
-# Tasks whose scoring needs a part nejumi does not ship yet.
-UNSUPPORTED = {
-    "alt-e-to-j": "COMET translation scoring",
-    "alt-j-to-e": "COMET translation scoring",
-}
+# Tasks whose scoring needs a part nejumi does not ship yet: none under official numbers.
+UNSUPPORTED: dict[str, str] = {}
 # JHumanEval's official numbers come from a stale metric function (see
 # score_jhumaneval); the intended sandbox and pylint scores need the sandbox service.
 UNSUPPORTED_CORRECTED = {**UNSUPPORTED, "jhumaneval": "the code-execution sandbox"}
@@ -168,6 +169,7 @@ class JasterSettings:
     compatibility: Compatibility
     policy: FailurePolicy = field(default_factory=FailurePolicy)
     dataset: DatasetSpec | None = None
+    comet_model: str = COMET_MODEL
 
     @classmethod
     def from_config(cls, cfg: Config, compatibility: Compatibility) -> JasterSettings:
@@ -202,6 +204,7 @@ class JasterSettings:
             generator=cfg.get_mapping("generator"),
             compatibility=compatibility,
             policy=benchmark_policy(cfg, NAME),
+            comet_model=cfg.get_str(COMET_MODEL_KEY, COMET_MODEL) or COMET_MODEL,
         )
 
     @classmethod
@@ -248,13 +251,23 @@ class JasterScorer:
         return score_answer(transcript.sample, transcript.output)
 
 
+def comet_triple(transcript: transcript_pb2.Transcript) -> Triple:
+    """Upstream's COMET input: the raw input, the processed prediction and the NFKC reference."""
+    sample = transcript.sample
+    return Triple(
+        src=sample.metadata["input"],
+        mt=nejumi_scorers.normalize_prediction(transcript.output, sample.task),
+        ref=nejumi_scorers.normalize_reference(sample.references[0]),
+    )
+
+
 class Jaster:
     name = NAME
     judges = ()
-    scorers = (JasterScorer(),)
 
     def __init__(self, settings: JasterSettings, warn: Callable[[str], None] = lambda _: None) -> None:
         self.settings = settings
+        self.scorers = (JasterScorer(), CometScorer(settings.comet_model, warn, comet_triple))
         self.datasets = {NAME: settings.dataset} if settings.dataset else {}
         self.data_dir = settings.data_dir
         self.generation = generation_params(settings.generator)
@@ -263,7 +276,13 @@ class Jaster:
 
     @classmethod
     def from_config(cls, cfg: Config, compatibility: Compatibility, warn: Callable[[str], None]) -> Jaster:
-        return cls(JasterSettings.from_config(cfg, compatibility), warn)
+        settings = JasterSettings.from_config(cfg, compatibility)
+        if any(task in TRANSLATION_TASKS for task in settings.tasks):
+            reason = unavailable_reason(settings.comet_model)
+            if reason is not None:
+                # Said before the first request: the answers are stored, and a later run with COMET scores them.
+                warn(f"jaster: COMET cannot load, so alt-e-to-j and alt-j-to-e will not be scored: {reason}")
+        return cls(settings, warn)
 
     @classmethod
     def for_predictions(
@@ -370,6 +389,10 @@ class Jaster:
             in_pass = [row for row in test if row.sample.shots == shots]
             main = [row for row in in_pass if row.sample.task not in SEPARATE_TABLES]
             flat.update(self._task_scores(main, shots))
+            translations = [row for row in main if row.sample.metadata["metric"] == COMET_METRIC]
+            unscored = sum(row.value(COMET_METRIC) is None for row in translations)
+            if unscored:
+                flat[score_key(NAME, "_all", shots, "unscored_translations")] = float(unscored)
             flat.update(jhumaneval_scores([row for row in in_pass if row.sample.task == "jhumaneval"], shots))
             if shots and self.settings.robustness:
                 consistency = robustness_scores(in_pass)
@@ -463,16 +486,15 @@ def score_answer(sample: types_pb2.Sample, output: str) -> list[types_pb2.Score]
     metric = sample.metadata["metric"]
     prediction = nejumi_scorers.normalize_prediction(output, sample.task)
     expected = nejumi_scorers.normalize_reference(sample.references[0])
-    scorer = METRICS.get(metric)
-    if scorer is None:
-        raise ValueError(f"jaster: metric {metric!r} of task {sample.task} is not supported")
     control = nejumi_scorers.control_check(sample.task, prediction)
+    score = types_pb2.Score(metric=metric, details=details(output=prediction, expected_output=expected))
+    if metric != COMET_METRIC:  # COMET's value comes from the batch scorer, once every answer is in
+        scorer = METRICS.get(metric)
+        if scorer is None:
+            raise ValueError(f"jaster: metric {metric!r} of task {sample.task} is not supported")
+        score.value = scorer(prediction, expected)
     return [
-        types_pb2.Score(
-            metric=metric,
-            value=scorer(prediction, expected),
-            details=details(output=prediction, expected_output=expected),
-        ),
+        score,
         types_pb2.Score(metric="control", value=control) if control is not None else types_pb2.Score(metric="control"),
     ]
 

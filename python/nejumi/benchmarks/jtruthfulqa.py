@@ -26,12 +26,8 @@ from nejumi.datasets import DatasetSpec, read_jsonl
 from nejumi.generation import generation_params
 from nejumi.predictions import Prediction
 from nejumi.request_queue import FailurePolicy
-from nejumi.scoring_models.roberta_classifier import (
-    RobertaClassifier,
-    ScoringModelUnavailable,
-    locate,
-    require_dependencies,
-)
+from nejumi.scoring_models.local_model import ScoringModelUnavailable, locate, require_dependencies
+from nejumi.scoring_models.roberta_classifier import MODEL_KEY, RobertaClassifier
 from nejumi.settings import benchmark_policy
 from nejumi.tables import Table
 from nejumi_proto.v1 import transcript_pb2, types_pb2
@@ -132,7 +128,7 @@ def unavailable_reason(model_name: str) -> str | None:
     """Why the classifier cannot load here, checked without loading it (None: it should load)."""
     try:
         require_dependencies()
-        locate(model_name)
+        locate(model_name, MODEL_KEY)
     except ScoringModelUnavailable as err:
         return str(err)
     return None

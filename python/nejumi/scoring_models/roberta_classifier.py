@@ -14,46 +14,13 @@ them, or without the model, `ScoringModelUnavailable` says what to install or do
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 from typing import Any
 
+from nejumi.scoring_models.local_model import ScoringModelUnavailable, locate, require_dependencies
+
 MAX_LENGTH = 512
-DEPENDENCIES = ("torch", "transformers")
-
-
-class ScoringModelUnavailable(Exception):
-    """The scoring model cannot run here; the message says why and what to do."""
-
-
-def require_dependencies() -> None:
-    missing = [name for name in DEPENDENCIES if importlib.util.find_spec(name) is None]
-    if missing:
-        raise ScoringModelUnavailable(
-            f"{' and '.join(missing)} not installed: install nejumi's extras "
-            "(pip install -r requirements-extras.lock, or NEJUMI_EXTRAS=1 with tools/bazel)"
-        )
-
-
-def locate(model_name: str) -> Path:
-    """The folder holding the model: `model_name` itself, or its snapshot in the local HF cache."""
-    folder = Path(model_name).expanduser()
-    if folder.is_dir():
-        return folder
-    download = (
-        f"download it first (`hf download {model_name}`), or point jtruthfulqa.roberta_model_name at a folder "
-        "holding the model"
-    )
-    try:
-        from huggingface_hub import snapshot_download
-    except ImportError:
-        raise ScoringModelUnavailable(f"{model_name} is not a folder, and huggingface_hub is not installed") from None
-    try:
-        return Path(snapshot_download(model_name, local_files_only=True))
-    except Exception as err:  # not in the cache, or not even a valid hub id
-        raise ScoringModelUnavailable(
-            f"{model_name} is neither a folder nor in the local Hugging Face cache ({type(err).__name__}): {download}"
-        ) from None
+# The config key naming the model, for the messages that say how to point it at a folder.
+MODEL_KEY = "jtruthfulqa.roberta_model_name"
 
 
 class RobertaClassifier:
@@ -67,7 +34,7 @@ class RobertaClassifier:
     @classmethod
     def load(cls, model_name: str) -> RobertaClassifier:
         require_dependencies()
-        folder = locate(model_name)
+        folder = locate(model_name, MODEL_KEY)
         import torch
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 

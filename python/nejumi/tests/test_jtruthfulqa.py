@@ -22,8 +22,8 @@ from nejumi.benchmarks.jtruthfulqa import (
 from nejumi.compat import Compatibility
 from nejumi.config import Config, ConfigError
 from nejumi.predictions import Prediction
-from nejumi.scoring_models import roberta_classifier
-from nejumi.scoring_models.roberta_classifier import ScoringModelUnavailable, require_dependencies
+from nejumi.scoring_models import local_model
+from nejumi.scoring_models.local_model import ScoringModelUnavailable, require_dependencies
 from nejumi_proto.v1 import transcript_pb2, types_pb2
 
 LONG_QUESTION = "あ" * 45 + "いうえおかきくけこ"  # 54 characters: the prompt keeps the first 50
@@ -170,7 +170,7 @@ def test_without_the_classifier_answers_are_not_scored_with_the_reason(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The model is what is missing here, whether or not this machine has the extras.
-    monkeypatch.setattr(roberta_classifier, "DEPENDENCIES", ())
+    monkeypatch.setattr(local_model, "DEPENDENCIES", ())
     data = write_data(tmp_path, [question(0), question(1)])
     missing = tmp_path / "no-such-model"
     said: list[str] = []
@@ -210,7 +210,7 @@ def test_recorded_verdicts_need_no_classifier(tmp_path: Path) -> None:
 
 
 def test_missing_extras_are_named_with_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(roberta_classifier, "DEPENDENCIES", ("json", "nejumi_no_such_module"))
+    monkeypatch.setattr(local_model, "DEPENDENCIES", ("json", "nejumi_no_such_module"))
     with pytest.raises(ScoringModelUnavailable, match="nejumi_no_such_module not installed: install nejumi's extras"):
         require_dependencies()
 
