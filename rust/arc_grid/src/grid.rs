@@ -90,15 +90,6 @@ impl Grid {
         })
     }
 
-    /// A grid from its parts; `cells.len()` must be `height * width`.
-    pub(crate) fn from_parts(height: usize, width: usize, cells: Vec<i8>) -> Option<Self> {
-        (height.checked_mul(width) == Some(cells.len()) && width > 0).then_some(Grid {
-            height,
-            width,
-            cells,
-        })
-    }
-
     /// Number of rows.
     pub fn height(&self) -> usize {
         self.height

@@ -356,14 +356,10 @@ impl Parser<'_> {
         if negative {
             i += 1;
         }
-        // Value of the integer part while it has at most 18 digits (always fits i64).
-        let mut small: u64 = 0;
         match self.peek_at(i) {
-            Some(b @ b'1'..=b'9') => {
-                small = u64::from(b - b'0');
+            Some(b'1'..=b'9') => {
                 i += 1;
-                while let Some(b @ b'0'..=b'9') = self.peek_at(i) {
-                    small = small.wrapping_mul(10).wrapping_add(u64::from(b - b'0'));
+                while digit(self.peek_at(i)) {
                     i += 1;
                 }
             }
@@ -399,13 +395,7 @@ impl Parser<'_> {
             // Rust's parse is correctly rounded like CPython's dtoa; overflow gives ±inf.
             return Ok(Value::Float(lit.parse::<f64>().unwrap_or(f64::NAN)));
         }
-        let n_digits = int_end - start - usize::from(negative);
-        if n_digits <= 18 {
-            // Below 10**18: the cast and the negation are exact.
-            let v = small as i64;
-            return Ok(Value::Int(if negative { -v } else { v }));
-        }
-        if n_digits > MAX_INT_DIGITS {
+        if int_end - start - usize::from(negative) > MAX_INT_DIGITS {
             return Err(JsonError::IntTooManyDigits);
         }
         Ok(match lit.parse::<i64>() {
