@@ -206,7 +206,7 @@ fn call_strategy() -> impl Strategy<Value = (String, Vec<(String, Value)>)> {
         prop::collection::vec(("[a-z_][a-z0-9_]{0,6}", value()), 0..4),
     )
         .prop_filter("no keywords", |(name, args)| {
-            let kw = |s: &str| pyparse::is_keyword(s.as_bytes());
+            let kw = |s: &str| pyparse::is_keyword(s);
             !name.split('.').any(kw) && !args.iter().any(|(k, _)| kw(k))
         })
         .prop_map(|(name, args)| {
