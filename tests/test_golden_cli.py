@@ -36,7 +36,9 @@ def assert_matches(expected: dict[str, float | None], scores: dict[str, float | 
     assert mismatched == {}
 
 
-@pytest.mark.parametrize("benchmark", ["jaster", "arc_agi", "m_ifeval", "mtbench", "hle", "hallulens", "toxicity"])
+@pytest.mark.parametrize(
+    "benchmark", ["jaster", "arc_agi", "m_ifeval", "mtbench", "hle", "hallulens", "toxicity", "jtruthfulqa"]
+)
 def test_score_prints_the_golden_scores(benchmark: str, capsys: pytest.CaptureFixture[str]) -> None:
     shared = require_shared_dir("golden", f"data/{benchmark}")
     golden = shared / "golden"

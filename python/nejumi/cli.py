@@ -5,6 +5,7 @@
     nejumi score PREDICTIONS.jsonl --data DIR         re-score predictions, no inference
     nejumi report RUN_DIR                             rebuild RUN_DIR/report.html from the store, no inference
     nejumi aggregate INPUTS.json                      roll leaderboard tables up to GLP / ALT / TOTAL
+    nejumi plan CONFIG.yaml [--json]                  check a config and estimate its run; sends nothing
 
 Under `bazel run`, relative paths resolve against the directory you ran from.
 """
@@ -40,6 +41,8 @@ examples:
       rebuild runs/my-model/report.html from the store (nothing is asked again)
   nejumi aggregate inputs.json
       roll per-benchmark leaderboard tables up to the leaderboard row (GLP / ALT / TOTAL)
+  nejumi plan configs/my-model.yaml
+      check config, data, SDKs and keys; count requests, tokens, judge calls and API cost (sends nothing)
 
 A model config is merged over configs/base_config.yaml exactly as the official
 Nejumi Leaderboard 4 harness does; upstream model configs keep working.
@@ -205,6 +208,10 @@ def main(argv: list[str] | None = None) -> int:
             return run_report(argv[1:])
         if argv and argv[0] == "aggregate":
             return run_aggregate(argv[1:])
+        if argv and argv[0] == "plan":
+            from nejumi.plan import main as run_plan
+
+            return run_plan(argv[1:])
         if argv and argv[0] == "eval":
             argv = argv[1:]
         return run_eval(argv)

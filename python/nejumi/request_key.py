@@ -37,6 +37,8 @@ CAPACITY_KEYS = frozenset(
         "lifecycle",
         "vllm_tag",
         "vllm_docker_image",
+        # How long a client waits for an answer, never what the answer is.
+        "timeout_s",
     }
 )
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from nejumi.benchmark import Benchmark, FlatScores, ScoredRow
 from nejumi.benchmarks import REGISTRY, BenchmarkEntry
+from nejumi.comparability import not_comparable_reasons
 from nejumi.compat import Compatibility
 from nejumi.config import Config, ConfigError
 from nejumi.flow import Caller, Judges
@@ -118,6 +119,8 @@ def rebuild_run(run_dir: Path, say: Say, registry: Mapping[str, BenchmarkEntry] 
         for key, transcript in store.transcripts():
             by_benchmark[transcript.sample.benchmark].append((key, transcript))
         judges = stored_judges(store)
+        identities: dict[str, dict] = store.get_meta("identities") or {}
+        judge_models = {role: str(i.get("model", "unknown")) for role, i in identities.items() if role != "model"}
         scores: FlatScores = {}
         tables: list[Table] = []
         rows: dict[str, list[ScoredRow]] = {}
@@ -136,7 +139,10 @@ def rebuild_run(run_dir: Path, say: Say, registry: Mapping[str, BenchmarkEntry] 
     finally:
         store.close()
     stats, judge_stats = stored_stats(run_dir)
-    result = RunResult(run_dir, scores, rows, stats, time.monotonic() - started, tables, judge_stats)
+    reasons = not_comparable_reasons(cfg.get_bool("testmode"), settings.compatibility, judge_models)
+    result = RunResult(
+        run_dir, scores, rows, stats, time.monotonic() - started, tables, judge_stats, judge_models, reasons
+    )
     return RebuiltRun(settings, result)
 
 

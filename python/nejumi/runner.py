@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import sys
 import time
@@ -22,10 +23,11 @@ from tqdm import tqdm
 from nejumi.aggregate import aggregate
 from nejumi.benchmark import Benchmark, FlatScores, ScoredRow
 from nejumi.benchmarks import REGISTRY, BenchmarkEntry, build_benchmarks
+from nejumi.comparability import not_comparable_reasons
 from nejumi.config import Config
 from nejumi.datasets import ArtifactSource, WandbArtifactSource, default_cache_dir, resolve_dataset
 from nejumi.flow import Caller, FlowContext, Judges, describe
-from nejumi.model_spec import OPENAI_LIKE, SERVED, JudgeSpec, ModelSpec
+from nejumi.model_spec import HTTP_APIS, SERVED, JudgeSpec, ModelSpec
 from nejumi.providers.base import Provider, ProviderError
 from nejumi.providers.grpc_provider import GrpcProvider
 from nejumi.request_key import ModelIdentity, identity_differences, sample_key
@@ -54,7 +56,9 @@ async def open_provider(spec: ModelSpec, run_dir: Path, say: Say, label: str = "
     provider: Provider
     async with contextlib.AsyncExitStack() as stack:
         if spec.api in SERVED:
-            log = run_dir / "inference-service.log"
+            # One log per service: a judge nejumi serves itself runs beside the model's service.
+            suffix = "" if label == "model" else "-" + label.replace(":", "-")
+            log = run_dir / f"inference-service{suffix}.log"
             say(f"starting the inference service ({spec.backend}, {spec.name}); log: {log}")
             target = await stack.enter_async_context(
                 inference_service(
@@ -68,10 +72,10 @@ async def open_provider(spec: ModelSpec, run_dir: Path, say: Say, label: str = "
             provider = GrpcProvider(target)
         elif spec.api == "grpc":
             provider = GrpcProvider(spec.endpoint or "", token=os.environ.get("NEJUMI_INFERENCE_TOKEN"))
-        elif spec.api in OPENAI_LIKE:
-            from nejumi.providers.openai_provider import OpenAIProvider
+        elif spec.api in HTTP_APIS:
+            from nejumi.providers.backend_provider import BackendProvider
 
-            provider = OpenAIProvider(spec.name, base_url=spec.base_url, api_key_env=spec.api_key_env)
+            provider = BackendProvider(spec.backend, spec.name, spec.provider_config())
         else:
             raise ValueError(f"{label}: api {spec.api!r} has no provider")
         stack.push_async_callback(provider.close)
@@ -208,11 +212,20 @@ async def evaluate(
         say(f"run directory: {run_dir}" + (f" (resuming: {stored} answers stored)" if stored else ""))
         say(f"{len(plan)} samples planned for {', '.join(b.name for b in benchmarks)}; model {settings.model.name}")
         async with contextlib.AsyncExitStack() as stack:
+            served: dict[str, Provider] = {}
             model = await open_caller(
-                stack, settings.model, run_dir, say, store, settings.concurrency, settings.interval_s, settings.policy
+                stack,
+                settings.model,
+                run_dir,
+                say,
+                store,
+                settings.concurrency,
+                settings.interval_s,
+                settings.policy,
+                served=served,
             )
             callers = {
-                section: await open_judge(stack, spec, run_dir, say, store, settings.policy)
+                section: await open_judge(stack, spec, run_dir, say, store, settings.policy, served)
                 for section, spec in judge_specs.items()
             }
             check_identities(
@@ -238,7 +251,10 @@ async def evaluate(
         tables = [t for b in benchmarks for t in b.tables(rows.get(b.name, []), settings.model.name)]
         add_leaderboard(settings, benchmarks, tables, flat)
         judge_stats = {section: caller.queue.stats for section, caller in callers.items()}
-        result = RunResult(run_dir, flat, rows, model.queue.stats, time.monotonic() - started, tables, judge_stats)
+        judge_models = {section: spec.model.name for section, spec in judge_specs.items()}
+        reasons = not_comparable_reasons(cfg.get_bool("testmode"), settings.compatibility, judge_models)
+        seconds = time.monotonic() - started
+        result = RunResult(run_dir, flat, rows, model.queue.stats, seconds, tables, judge_stats, judge_models, reasons)
         write_sinks(settings, cfg, result, say)
         return result
     finally:
@@ -289,18 +305,34 @@ async def open_caller(
     interval_s: float,
     policy: FailurePolicy,
     role: str = "model",
+    served: dict[str, Provider] | None = None,
 ) -> Caller:
-    provider = await stack.enter_async_context(open_provider(spec, run_dir, say, role))
+    """`served` holds the services nejumi started in this run, so that a judge served exactly as
+    the model (or as another judge) asks that service instead of loading the model again."""
+    key = json.dumps([spec.api, spec.name, spec.backend_config], sort_keys=True, default=str)
+    provider = served.get(key) if served is not None and spec.api in SERVED else None
+    if provider is None:
+        provider = await stack.enter_async_context(open_provider(spec, run_dir, say, role))
+        if served is not None and spec.api in SERVED:
+            served[key] = provider
     identity = spec.identity().with_info(await describe_model(provider, spec, role, policy))
     return Caller(RequestQueue(provider, store, concurrency, role=role, interval_s=interval_s), provider, identity)
 
 
 async def open_judge(
-    stack: contextlib.AsyncExitStack, spec: JudgeSpec, run_dir: Path, say: Say, store: Store, policy: FailurePolicy
+    stack: contextlib.AsyncExitStack,
+    spec: JudgeSpec,
+    run_dir: Path,
+    say: Say,
+    store: Store,
+    policy: FailurePolicy,
+    served: dict[str, Provider],
 ) -> Caller:
     interval = 60.0 / spec.requests_per_minute if spec.requests_per_minute else 0.0
     role = f"judge:{spec.section}"
-    return await open_caller(stack, spec.model, run_dir, say, store, spec.parallel, interval, policy, role=role)
+    return await open_caller(
+        stack, spec.model, run_dir, say, store, spec.parallel, interval, policy, role=role, served=served
+    )
 
 
 async def scored_rows(

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nejumi.benchmark import Benchmark
-from nejumi.benchmarks import arc_agi, hallulens, hle, jaster, jbbq, m_ifeval, mtbench, toxicity
+from nejumi.benchmarks import arc_agi, hallulens, hle, jaster, jbbq, jtruthfulqa, m_ifeval, mtbench, toxicity
 from nejumi.compat import Compatibility
 from nejumi.config import Config
 from nejumi.predictions import Prediction, first_line_transcript
@@ -49,6 +49,12 @@ REGISTRY: Mapping[str, BenchmarkEntry] = {
         toxicity.Toxicity.from_config,
         toxicity.Toxicity.for_predictions,
         from_first_line(toxicity.predicted_transcript),
+    ),
+    jtruthfulqa.NAME: BenchmarkEntry(
+        jtruthfulqa.NAME,
+        jtruthfulqa.Jtruthfulqa.from_config,
+        jtruthfulqa.Jtruthfulqa.for_predictions,
+        from_first_line(jtruthfulqa.predicted_transcript),
     ),
     hle.NAME: BenchmarkEntry(
         hle.NAME, hle.Hle.from_config, hle.Hle.for_predictions, from_first_line(hle.predicted_transcript)

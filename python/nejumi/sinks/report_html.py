@@ -18,7 +18,9 @@ from nejumi.aggregate import ALT_AVG, BENCHMARKS, GLP_AVG, TOTAL
 from nejumi.benchmark import ScoredRow
 from nejumi.benchmarks import REGISTRY
 from nejumi.compat import Compatibility
+from nejumi.judge_usage import JudgeUsage
 from nejumi.model_spec import ModelSpec
+from nejumi.pricing import PRICES_AS_OF
 from nejumi.run_result import RunResult
 from nejumi.sinks.failures import KINDS, breakdown, row_failures
 from nejumi.sinks.leaderboard_html import leaderboard_section, not_run
@@ -35,6 +37,7 @@ th { background: #f3f3f3; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.note, p.note { font-size: 0.8rem; color: #7a4b00; }
 td.bad { color: #b00020; font-weight: bold; }
+div.banner { border: 2px solid #b00020; background: #fff4f4; padding: 0.5rem 1rem; margin: 1rem 0; }
 details { margin-bottom: 1rem; }
 pre { white-space: pre-wrap; margin: 0; max-width: 40rem; }
 .side { display: flex; gap: 2rem; align-items: flex-start; } .side > div { min-width: 0; }
@@ -203,7 +206,22 @@ def not_scored_section(result: RunResult) -> str:
         for r in rows
         if r.transcript.error
     ]
+    lines += [
+        f"<li>{html.escape(benchmark)} {html.escape(task)}: {count} answers not scored ({html.escape(reason)})</li>"
+        for (benchmark, task, reason), count in scoring_model_gaps(result).items()
+    ]
     return "<h2 id='not-scored'>Not scored</h2><ul class='not-scored'>" + "".join(lines) + "</ul>"
+
+
+def scoring_model_gaps(result: RunResult) -> dict[tuple[str, str, str], int]:
+    """Answers a scoring model (JTruthfulQA's classifier, COMET) could not score, by benchmark, task and reason."""
+    gaps: dict[tuple[str, str, str], int] = defaultdict(int)
+    for rows in result.rows.values():
+        for row in rows:
+            for score in row.scores:
+                if "not_scored" in score.details:
+                    gaps[(row.sample.benchmark, row.sample.task, str(score.details["not_scored"]))] += 1
+    return dict(gaps)
 
 
 def quirks_section(compatibility: Compatibility) -> str:
@@ -216,6 +234,39 @@ def quirks_section(compatibility: Compatibility) -> str:
     return f"<h2 id='quirks'>Compatibility notes</h2><p>Mode: {mode}.</p><ul>{items}</ul>"
 
 
+def comparability_banner(reasons: Sequence[str]) -> str:
+    """Said first, so that a quick-start or local-judge run is never read as a leaderboard result."""
+    if not reasons:
+        return ""
+    items = "".join(f"<li>{html.escape(reason)}</li>" for reason in reasons)
+    return f"<div class='banner'><strong>Not comparable with the published leaderboard:</strong><ul>{items}</ul></div>"
+
+
+def judges_section(usages: Sequence[JudgeUsage]) -> str:
+    """Per judged benchmark: the judge model, its calls, the verdicts it could not give, tokens, cost."""
+    if not usages:
+        return ""
+    head = (
+        "<tr><th>benchmark</th><th>judge model</th><th>calls sent</th><th>from the store</th><th>failed</th>"
+        "<th>invalid verdicts</th><th>prompt tokens</th><th>completion tokens</th><th>estimated cost (USD)</th></tr>"
+    )
+    body = ""
+    for usage in usages:
+        cost = "unknown" if usage.estimated_cost_usd is None else f"{usage.estimated_cost_usd:.4f}"
+        counts = (usage.sent, usage.from_store, usage.failed, usage.invalid_verdicts)
+        tokens = (usage.prompt_tokens, usage.completion_tokens)
+        body += (
+            f"<tr><td>{html.escape(usage.benchmark)}</td><td>{html.escape(usage.model)}</td>"
+            + "".join(f"<td class='num'>{n}</td>" for n in (*counts, *tokens))
+            + f"<td class='num'>{cost}</td></tr>"
+        )
+    return (
+        "<h2 id='judges'>Judges</h2><table>" + head + body + "</table>"
+        f"<p class='note'>Cost: the calls sent in this run at list price (nejumi/pricing.py, {PRICES_AS_OF}); "
+        "an estimate, not a bill.</p>"
+    )
+
+
 def write_report(result: RunResult, spec: ModelSpec, compatibility: Compatibility | None = None) -> Path:
     """Writes report.html into the run directory; `compatibility` defaults to official."""
     compatibility = compatibility or Compatibility()
@@ -224,15 +275,12 @@ def write_report(result: RunResult, spec: ModelSpec, compatibility: Compatibilit
         f"{stats.sent} requests sent, {stats.from_store} answered from the store, "
         f"{stats.retried} retried, {stats.failed} failed; {result.seconds:.1f} s"
     )
-    for section, judged in sorted(result.judge_stats.items()):
-        summary += (
-            f"; judge {section}: {judged.sent} calls sent, {judged.from_store} from the store, "
-            f"{judged.failed} failed, {judged.prompt_tokens + judged.completion_tokens} tokens"
-        )
     by_owner: dict[str | None, list[Table]] = defaultdict(list)
     for table in result.tables:
         by_owner[owner(table, result.rows)].append(table)
-    sections = [leaderboard_section(result.tables, set(result.rows), set(REGISTRY), compatibility)]
+    sections = [comparability_banner(result.not_comparable)]
+    sections.append(leaderboard_section(result.tables, set(result.rows), set(REGISTRY), compatibility))
+    sections.append(judges_section(result.judges()))
     sections += [
         f"<details><summary>{html.escape(t.name)} ({len(t.rows)} rows)</summary>"
         f"{render_table(t, compatibility)}</details>"

@@ -28,6 +28,9 @@ def write_results(result: RunResult, settings: RunSettings) -> Path:
         "scores": result.scores,
         "requests": asdict(result.stats),
         "judges": {section: asdict(stats) for section, stats in result.judge_stats.items()},
+        "judge_models": result.judge_models,
+        "judge_usage": [asdict(usage) for usage in result.judges()],
+        "not_comparable": result.not_comparable,
         "seconds": round(result.seconds, 3),
     }
     write_atomic(path, json.dumps(document, ensure_ascii=False, indent=2) + "\n")

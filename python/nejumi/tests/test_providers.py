@@ -1,6 +1,6 @@
 """The providers against real things: GrpcProvider against the real inference service on loopback (scripted and
-openai backends), OpenAIProvider against a local OpenAI-compatible HTTP server. Errors must reach the request
-queue as ProviderErrors with the right transience, code and Retry-After."""
+openai backends), BackendProvider (its openai backend in-process) against a local OpenAI-compatible HTTP server.
+Errors must reach the request queue as ProviderErrors with the right transience, code and Retry-After."""
 
 import asyncio
 import contextlib
@@ -14,9 +14,9 @@ from typing import Any, ClassVar
 
 import pytest
 
+from nejumi.providers.backend_provider import BackendProvider
 from nejumi.providers.base import ProviderError
 from nejumi.providers.grpc_provider import GrpcProvider
-from nejumi.providers.openai_provider import OpenAIProvider
 from nejumi_inference.launcher import ServerProcess, start_server_process
 from nejumi_proto.v1 import inference_pb2, types_pb2
 
@@ -204,7 +204,7 @@ def test_openai_provider_maps_structured_output_completions_and_counts(
     raw = inference_pb2.GenerateRequest(prompt="The capital of France is", params=types_pb2.GenerationParams(seed=1))
 
     async def scenario() -> tuple[Any, ...]:
-        provider = OpenAIProvider("gpt-test", base_url=upstream_url, api_key_env=KEY_ENV)
+        provider = BackendProvider("openai", "gpt-test", {"base_url": upstream_url, "api_key_env": KEY_ENV})
         try:
             answers = await asyncio.gather(provider.generate("s", structured), provider.generate("c", raw))
             counted = await provider.count_tokens(inference_pb2.CountTokensRequest(messages=structured.messages))
@@ -237,7 +237,7 @@ def test_openai_provider_maps_structured_output_completions_and_counts(
 
 def test_openai_provider_rate_limit_is_transient_with_retry_after(upstream_url: str) -> None:
     async def scenario() -> tuple[ProviderError, ProviderError]:
-        provider = OpenAIProvider("gpt-test", base_url=upstream_url)
+        provider = BackendProvider("openai", "gpt-test", {"base_url": upstream_url})
         try:
             with pytest.raises(ProviderError) as generating:
                 await provider.generate("r", _user("please rate limit me"))
@@ -255,7 +255,7 @@ def test_openai_provider_rate_limit_is_transient_with_retry_after(upstream_url: 
 
 def test_openai_provider_without_tokenize_is_unimplemented(upstream_url: str) -> None:
     async def scenario() -> ProviderError:
-        provider = OpenAIProvider("gpt-test", base_url=upstream_url.replace("/v1", "/other/v1"))
+        provider = BackendProvider("openai", "gpt-test", {"base_url": upstream_url.replace("/v1", "/other/v1")})
         try:
             with pytest.raises(ProviderError) as failure:
                 await provider.count_tokens(inference_pb2.CountTokensRequest(prompt="hi"))

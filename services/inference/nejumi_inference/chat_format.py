@@ -165,8 +165,13 @@ def extra_fields(params: types_pb2.GenerationParams) -> dict[str, Any]:
     ``extra_body`` means "merge these fields into the request body". So ``{"extra_body": {"a": 1},
     "b": 2}`` becomes the body fields ``{"a": 1, "b": 2}`` here, as it would on the wire.
     """
-    extras = dict(json.loads(params.extra_json)) if params.extra_json.strip() else {}
-    body = extras.pop("extra_body", None)
+    return body_fields(json.loads(params.extra_json) if params.extra_json.strip() else {})
+
+
+def body_fields(extras: Mapping[str, Any]) -> dict[str, Any]:
+    """Keyword arguments of an OpenAI SDK call as the request-body fields they become (``extra_body`` merged)."""
+    fields = dict(extras)
+    body = fields.pop("extra_body", None)
     if isinstance(body, dict):
-        extras.update(body)
-    return extras
+        fields.update(body)
+    return fields

@@ -99,6 +99,8 @@ def server(http_port: int, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         "base_url": f"http://127.0.0.1:{http_port}/v1",
         "api_key_env": "NEJUMI_TEST_OPENAI_KEY",
         "max_retries": 0,
+        # Every configured key is sent (vLLM's top_k here); openai_chat_policy_test checks the official allow-list.
+        "compatibility": "corrected",
     }
     args = ["--backend", "openai", "--model", "gpt-test", "--backend-config", json.dumps(config)]
     env = _env_without_proxies()

@@ -2,22 +2,27 @@
 
 Chat requests go to the Chat Completions API, raw prompts to the (legacy) Completions API, and CountTokens to
 the ``/tokenize`` endpoint that vLLM's OpenAI-compatible server offers next to ``/v1``.
+
+Under ``compatibility: official`` it sends what upstream's OpenAIClient sends (spec §12.2): the keys of its
+allow-list, ``include_reasoning`` as OpenRouter's ``reasoning``; ``corrected`` sends every configured key. In
+both modes a context overflow is asked again once with the room left (upstream's retry) and DashScope's
+content-inspection rejection is answered with upstream's placeholder text (§12.3).
 """
 
 import asyncio
 import dataclasses
-import email.utils
 import logging
 import os
-import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import grpc
 
+from nejumi_inference.backends import api_errors
 from nejumi_inference.backends.options import OptionsError, parse_options
+from nejumi_inference.backends.upstream_params import OPENAI_CHAT, allowed, check_mode, request_extras
 from nejumi_inference.chat_format import (
-    extra_fields,
+    body_fields,
     openai_messages,
     openai_tools,
     response_format,
@@ -33,27 +38,25 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
-# HTTP statuses of an upstream answer and the gRPC codes a client should see; other 5xx are UNAVAILABLE.
-HTTP_TO_GRPC = {
-    400: grpc.StatusCode.INVALID_ARGUMENT,
-    401: grpc.StatusCode.UNAUTHENTICATED,
-    403: grpc.StatusCode.PERMISSION_DENIED,
-    404: grpc.StatusCode.NOT_FOUND,
-    422: grpc.StatusCode.INVALID_ARGUMENT,
-    429: grpc.StatusCode.RESOURCE_EXHAUSTED,
-}
-
 
 @dataclasses.dataclass(frozen=True)
 class OpenAIOptions:
     base_url: str | None = None  # None: api.openai.com
-    api_key_env: str = "OPENAI_API_KEY"  # the key is read from this variable; "EMPTY" when it is unset
+    # The key is read from the first of these variables that is set; "EMPTY" when none is.
+    api_key_env: str | list[str] = "OPENAI_API_KEY"
+    compatibility: str = "official"  # official: upstream's allow-list; corrected: every configured key is sent
     max_retries: int = 2  # the openai package's own retries (with backoff) before an error reaches the client
     timeout_s: float = 300.0  # per request, unless the client's deadline is sooner
     max_concurrency: int = 64  # requests sent upstream at once; the rest wait in the server's queue
 
 
 class OpenAIBackend:
+    # The keyword arguments upstream's client forwards, and its name in messages.
+    allow_list: ClassVar[frozenset[str]] = OPENAI_CHAT
+    client_name: ClassVar[str] = "OpenAIClient"
+    name: ClassVar[str] = "openai"
+    options_type: ClassVar[type[OpenAIOptions]] = OpenAIOptions
+
     def __init__(self, model: str, options: OpenAIOptions) -> None:
         self._model = model
         self._options = options
@@ -65,49 +68,70 @@ class OpenAIBackend:
 
     @classmethod
     def from_config(cls, model: str, config: Mapping[str, Any]) -> "OpenAIBackend":
-        options = parse_options(OpenAIOptions, config, "openai")
+        options = parse_options(cls.options_type, config, cls.name)
         if not model:
-            raise OptionsError("the openai backend needs --model <model name as the API knows it>")
+            raise OptionsError(f"the {cls.name} backend needs --model <model name as the API knows it>")
         if options.max_concurrency < 1:
-            raise OptionsError("--backend-config: max_concurrency of the openai backend must be >= 1")
+            raise OptionsError(f"--backend-config: max_concurrency of the {cls.name} backend must be >= 1")
+        check_mode(options.compatibility, cls.name)
         return cls(model, options)
 
     async def start(self) -> None:
         import httpx2
+
+        api_key = api_key_from_env(self._options.api_key_env)
+        self._client = self._new_client(api_key)
+        self._http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {api_key}"}, timeout=self._options.timeout_s)
+
+    def _new_client(self, api_key: str) -> Any:
         from openai import AsyncOpenAI
 
-        api_key = os.environ.get(self._options.api_key_env)
-        if not api_key:
-            log.warning("$%s is not set; sending the API key 'EMPTY'", self._options.api_key_env)
-        self._client = AsyncOpenAI(
+        return AsyncOpenAI(
             base_url=self._options.base_url,
-            api_key=api_key or "EMPTY",
+            api_key=api_key,
             max_retries=self._options.max_retries,
             timeout=self._options.timeout_s,
-        )
-        self._http = httpx2.AsyncClient(
-            headers={"Authorization": f"Bearer {api_key or 'EMPTY'}"}, timeout=self._options.timeout_s
         )
 
     async def generate(self, request: inference_pb2.GenerateRequest, timeout_s: float | None) -> types_pb2.Response:
         import openai
 
         timeout = self._options.timeout_s if timeout_s is None else min(timeout_s, self._options.timeout_s)
-        try:
-            async with self._slots:
-                if request.prompt:
-                    completion = await self._client.completions.create(
-                        **self._completion_arguments(request), timeout=timeout
+        arguments = self._completion_arguments(request) if request.prompt else self._chat_arguments(request)
+        async with self._slots:
+            try:
+                response = await self._send(request, arguments, timeout_s=timeout)
+            except openai.BadRequestError as error:
+                message = api_errors.api_message(error.body, error.message)
+                if api_errors.is_content_filtered(error.status_code, message):
+                    return types_pb2.Response(
+                        text=api_errors.FILTERED_TEXT, finish_reason="content_filter", model=self._model
                     )
-                    response = response_from_completion(completion.model_dump())
-                else:
-                    completion = await self._client.chat.completions.create(
-                        **self._chat_arguments(request), timeout=timeout
-                    )
-                    response = response_from_chat_completion(completion.model_dump())
-        except openai.APIError as error:
-            raise _mapped_error(error, self._upstream) from None
+                room = api_errors.overflow_max_tokens(message)
+                if room is None:
+                    raise mapped_error(error, self._upstream) from None
+                # Upstream's one retry: the same request with the room the context leaves for the answer.
+                log.info("context overflow; asking again once with max_tokens=%d", room)
+                try:
+                    response = await self._send(request, {**arguments, "max_tokens": room}, timeout_s=timeout)
+                except openai.APIError as again:
+                    raise mapped_error(again, self._upstream) from None
+            except openai.APIError as error:
+                raise mapped_error(error, self._upstream) from None
         response.model = response.model or self._model
+        return response
+
+    async def _send(
+        self, request: inference_pb2.GenerateRequest, arguments: dict[str, Any], *, timeout_s: float
+    ) -> types_pb2.Response:
+        if request.prompt:
+            completion = await self._client.completions.create(**arguments, timeout=timeout_s)
+            return response_from_completion(completion.model_dump())
+        completion = await self._client.chat.completions.create(**arguments, timeout=timeout_s)
+        return self._answer(response_from_chat_completion(completion.model_dump()))
+
+    def _answer(self, response: types_pb2.Response) -> types_pb2.Response:
+        """The chat answer as this client returns it (the Azure client keeps only the text)."""
         return response
 
     async def count_tokens(self, request: inference_pb2.CountTokensRequest) -> inference_pb2.CountTokensResponse:
@@ -126,7 +150,7 @@ class OpenAIBackend:
             async with self._slots:
                 answer = await self._http.post(url, json=body)
         except httpx2.TimeoutException as error:
-            raise BackendError(grpc.StatusCode.UNAVAILABLE, f"{url} did not answer in time: {error}") from None
+            raise api_errors.timeout_error(url, error) from None
         except httpx2.HTTPError as error:
             raise BackendError(grpc.StatusCode.UNAVAILABLE, f"cannot reach {url}: {error}") from None
         if answer.status_code in (404, 405):
@@ -137,11 +161,7 @@ class OpenAIBackend:
             )
         payload = _json_or_none(answer)
         if answer.is_error:
-            raise BackendError(
-                _grpc_code(answer.status_code),
-                f"{url} answered HTTP {answer.status_code}: {_api_message(payload, answer.text)}",
-                _retry_after_s(answer.headers),
-            )
+            raise api_errors.status_error(url, answer.status_code, payload, answer.headers, answer.text)
         if not isinstance(payload, dict) or not isinstance(payload.get("count"), int):
             raise BackendError(grpc.StatusCode.INTERNAL, f"{url} answered without a token count: {answer.text[:200]}")
         return inference_pb2.CountTokensResponse(
@@ -151,7 +171,7 @@ class OpenAIBackend:
     def info(self) -> inference_pb2.ModelInfoResponse:
         return inference_pb2.ModelInfoResponse(
             model=self._model,
-            backend="openai",
+            backend=self.name,
             max_concurrency=self._options.max_concurrency,
             details={"base_url": self._upstream},
         )
@@ -176,15 +196,27 @@ class OpenAIBackend:
         if structured is not None:
             arguments["response_format"] = structured
         arguments.update(sampling_fields(request.params))
-        extra = extra_fields(request.params)
+        extra = self._extra_body(request.params)
         if extra:
             arguments["extra_body"] = extra
         return arguments
 
+    def _extra_body(self, params: types_pb2.GenerationParams) -> dict[str, Any]:
+        """The configured extras as body fields, filtered by upstream's allow-list under official compatibility."""
+        extras = request_extras(params)
+        include = extras.pop("include_reasoning", None)
+        if self._options.compatibility == "official":
+            extras = allowed(extras, self.allow_list, self.client_name)
+        fields = body_fields(extras)
+        if isinstance(include, bool):
+            # Upstream turns it into OpenRouter's reasoning switch.
+            fields["reasoning"] = {} if include else {"exclude": True}
+        return fields
+
     def _completion_arguments(self, request: inference_pb2.GenerateRequest) -> dict[str, Any]:
         arguments: dict[str, Any] = {"model": self._model, "prompt": request.prompt}
         arguments.update(sampling_fields(request.params))
-        extra = extra_fields(request.params)
+        extra = self._extra_body(request.params)
         structured = response_format(request.params)
         if structured is not None:
             # Not a field of OpenAI's Completions API; vLLM's server accepts it there as on chat.
@@ -199,47 +231,28 @@ def _server_root(base_url: str) -> str:
     return base_url.rstrip("/").removesuffix("/v1")
 
 
-def _mapped_error(error: Exception, upstream: str) -> BackendError:
+def api_key_from_env(names: str | list[str]) -> str:
+    """The first set variable of ``names``; "EMPTY" (what keyless local servers accept) when none is."""
+    candidates = [names] if isinstance(names, str) else list(names)
+    for name in candidates:
+        if os.environ.get(name):
+            return os.environ[name]
+    log.warning("none of $%s is set; sending the API key 'EMPTY'", ", $".join(candidates))
+    return "EMPTY"
+
+
+def mapped_error(error: Exception, upstream: str) -> BackendError:
+    """An openai-package error as a BackendError (also used by the Responses and Azure backends)."""
     import openai
 
     if isinstance(error, openai.APITimeoutError):
-        return BackendError(grpc.StatusCode.UNAVAILABLE, f"{upstream} did not answer in time: {error}")
+        return api_errors.timeout_error(upstream, error)
     if isinstance(error, openai.APIConnectionError):
-        return BackendError(grpc.StatusCode.UNAVAILABLE, f"cannot reach {upstream}: {error}")
+        return api_errors.connection_error(upstream, error)
     if isinstance(error, openai.APIStatusError):
-        status = error.status_code
-        message = _api_message(error.body, getattr(error, "message", None) or str(error))
-        return BackendError(
-            _grpc_code(status), f"{upstream} answered HTTP {status}: {message}", _retry_after_s(error.response.headers)
-        )
+        fallback = getattr(error, "message", None) or str(error)
+        return api_errors.status_error(upstream, error.status_code, error.body, error.response.headers, fallback)
     return BackendError(grpc.StatusCode.UNKNOWN, f"{upstream} failed: {type(error).__name__}: {error}")
-
-
-def _grpc_code(http_status: int) -> grpc.StatusCode:
-    if http_status in HTTP_TO_GRPC:
-        return HTTP_TO_GRPC[http_status]
-    return grpc.StatusCode.UNAVAILABLE if http_status >= 500 else grpc.StatusCode.UNKNOWN
-
-
-def _retry_after_s(headers: Mapping[str, str]) -> float | None:
-    """The wait an HTTP answer asks for: ``retry-after-ms`` (OpenAI's), else ``Retry-After`` in seconds or as a date."""
-    milliseconds = headers.get("retry-after-ms")
-    if milliseconds:
-        try:
-            return max(float(milliseconds) / 1000, 0.0)
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    try:
-        return max(email.utils.parsedate_to_datetime(value).timestamp() - time.time(), 0.0)
-    except (TypeError, ValueError):
-        return None
 
 
 def _json_or_none(answer: Any) -> Any:
@@ -247,13 +260,3 @@ def _json_or_none(answer: Any) -> Any:
         return answer.json()
     except ValueError:
         return None
-
-
-def _api_message(body: Any, fallback: str) -> str:
-    if isinstance(body, dict):
-        inner = body.get("error", body)
-        if isinstance(inner, dict) and inner.get("message"):
-            return str(inner["message"])
-        if body.get("message"):
-            return str(body["message"])
-    return fallback

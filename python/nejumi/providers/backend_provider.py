@@ -1,35 +1,30 @@
-"""Direct OpenAI-compatible HTTP provider (API models, an external `vllm serve`).
+"""In-process provider over one of the inference service's HTTP-API backends (OpenAI chat and Responses,
+Azure, Anthropic, Bedrock, Gemini, Mistral, Cohere, any OpenAI-compatible server).
 
-It runs the inference service's own OpenAI backend in-process, so message and
-tool-call conversion, structured output, raw completions, token counting and error
-mapping are the same code whether a model is reached through the gRPC service or
-directly. An upstream's Retry-After reaches the request queue as `retry_after_s`.
+It runs the backend itself, so message and tool-call conversion, upstream's parameter allow-lists, structured
+output, token counting and error mapping are the same code whether a model is reached through the gRPC
+service or directly. An upstream's Retry-After reaches the request queue as `retry_after_s`.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
+from typing import Any
 
 from nejumi.providers.grpc_provider import status_error
 from nejumi_inference.backends import Backend, create_backend
 from nejumi_inference.errors import BackendError
 from nejumi_proto.v1 import inference_pb2, types_pb2
 
-# The request queue owns retries and concurrency; the backend must not add its own.
-_BACKEND_OPTIONS = {"max_retries": 0, "max_concurrency": 1 << 16}
 
+class BackendProvider:
+    """The Provider for ``model`` through backend ``backend`` (a name of nejumi_inference.backends) built with
+    ``config`` (its options: endpoint, key variable, upstream settings)."""
 
-class OpenAIProvider:
-    """The Provider for ``model`` at ``base_url`` (None: api.openai.com), its key read from ``$api_key_env``
-    (None: OPENAI_API_KEY)."""
-
-    def __init__(self, model: str, *, base_url: str | None = None, api_key_env: str | None = None) -> None:
-        options: dict[str, object] = dict(_BACKEND_OPTIONS)
-        if base_url:
-            options["base_url"] = base_url
-        if api_key_env:
-            options["api_key_env"] = api_key_env
-        self._backend: Backend = create_backend("openai", model, options)
+    def __init__(self, backend: str, model: str, config: Mapping[str, Any] | None = None) -> None:
+        # The request queue owns retries and concurrency; the backend must not add its own.
+        self._backend: Backend = create_backend(backend, model, config or {}, queue_owned=True)
         self._started: asyncio.Task[None] | None = None
 
     async def generate(self, request_id: str, request: inference_pb2.GenerateRequest) -> types_pb2.Response:

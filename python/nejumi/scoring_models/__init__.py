@@ -1,0 +1,1 @@
+"""Scoring models: trained models that score benchmark outputs after generation (not LLM judges)."""
