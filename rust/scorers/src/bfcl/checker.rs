@@ -7,7 +7,7 @@ use std::borrow::Cow;
 
 use super::convert::{java_type_converter, js_type_converter, Crash};
 use super::resolve::Call;
-use super::value::{py_eq, py_in, PyType, Value};
+use super::value::{int_to_float, py_eq, py_in, PyType, Value};
 use crate::pystr;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -342,13 +342,9 @@ fn list_dict_checker(value: &[Value], answers: &[Value]) -> CResult<Verdict> {
 fn to_float(v: &Value) -> CResult<Value> {
     Ok(match v {
         Value::Int(i) => Value::Float(*i as f64),
-        Value::Big(b) => {
-            let f: f64 = b.to_string().parse().unwrap_or(f64::INFINITY);
-            if f.is_infinite() {
-                return crash("OverflowError: int too large to convert to float");
-            }
-            Value::Float(f)
-        }
+        Value::Big(b) => Value::Float(int_to_float(b).ok_or(Crash(
+            "OverflowError: int too large to convert to float".into(),
+        ))?),
         other => other.clone(),
     })
 }

@@ -171,6 +171,12 @@ fn int_float_eq(i: &Value, f: f64) -> bool {
     }
 }
 
+/// `float(b)`, or `None` where CPython raises `OverflowError`.
+pub fn int_to_float(b: &BigInt) -> Option<f64> {
+    let f: f64 = b.to_string().parse().unwrap_or(f64::INFINITY);
+    f.is_finite().then_some(f)
+}
+
 /// Exact integer value of an integral finite float.
 pub fn float_to_bigint(f: f64) -> Option<BigInt> {
     if !f.is_finite() || f.fract() != 0.0 {
