@@ -72,28 +72,30 @@ mod tests {
         }
     }
 
+    /// (text, the substring handed to `json.loads`).
+    #[rustfmt::skip]
+    const CANDIDATES: &[(&str, Option<&str>)] = &[
+        ("x [[1], [2]] y", Some("[[1], [2]]")),
+        ("[[1]] then {\"a\": 1}", Some("{\"a\": 1}")),
+        // The other bracket type is ignored while walking back ...
+        ("{\"g\": [[1]]}", Some("{\"g\": [[1]]}")),
+        ("[1, \"]\"]", None),
+        // ... and brackets inside strings count: `["["]` yields `["]`.
+        ("[\"[\"]", Some("[\"]")),
+        ("no brackets", None),
+        ("]", None),
+        ("", None),
+        ("日本[[1]]語", Some("[[1]]")),
+        // The last bracket may be a lone one in trailing prose.
+        ("[[1]] 注: 推測を含む]", None),
+        ("[[1]]\n以上 [注: 推測]", Some("[注: 推測]")),
+    ];
+
     #[test]
     fn candidates() {
-        assert_eq!(backscan_candidate("x [[1], [2]] y"), Some("[[1], [2]]"));
-        assert_eq!(
-            backscan_candidate("[[1]] then {\"a\": 1}"),
-            Some("{\"a\": 1}")
-        );
-        // the other bracket type is ignored while walking back
-        assert_eq!(backscan_candidate("{\"g\": [[1]]}"), Some("{\"g\": [[1]]}"));
-        assert_eq!(backscan_candidate("[1, \"]\"]"), None);
-        // brackets inside strings count: `["["]` yields `["]`
-        assert_eq!(backscan_candidate("[\"[\"]"), Some("[\"]"));
-        assert_eq!(backscan_candidate("no brackets"), None);
-        assert_eq!(backscan_candidate("]"), None);
-        assert_eq!(backscan_candidate(""), None);
-        assert_eq!(backscan_candidate("日本[[1]]語"), Some("[[1]]"));
-        // the last bracket may be a lone one in trailing prose
-        assert_eq!(backscan_candidate("[[1]] 注: 推測を含む]"), None);
-        assert_eq!(
-            backscan_candidate("[[1]]\n以上 [注: 推測]"),
-            Some("[注: 推測]")
-        );
+        for &(text, candidate) in CANDIDATES {
+            assert_eq!(backscan_candidate(text), candidate, "{text:?}");
+        }
     }
 
     #[test]
@@ -106,19 +108,22 @@ mod tests {
             ])
         );
         assert_eq!(backscan("[[]]"), Ok(vec![vec![]]));
-        assert_eq!(reason(""), Some(Reason::NoCandidate));
-        // an unclosed outer list: the last row alone is extracted
-        assert_eq!(reason("[[1, 2], [3, 4]"), Some(Reason::NotListOfLists));
-        assert_eq!(reason("[[1, 2"), Some(Reason::NoCandidate));
-        assert_eq!(
-            reason("[[1]]\n{\"confidence\": 0.9}"),
-            Some(Reason::NotListOfLists)
-        );
-        assert_eq!(reason("[]"), Some(Reason::NotListOfLists));
-        assert_eq!(reason("[1, 2]"), Some(Reason::NotListOfLists));
-        assert_eq!(reason("[[1], 2]"), Some(Reason::NotListOfLists));
-        assert_eq!(reason("[[1], [2],]"), Some(Reason::JsonDecode));
-        assert_eq!(reason("[[1], [x]]"), Some(Reason::JsonDecode));
+        // An unclosed outer list: the last row alone is extracted.
+        #[rustfmt::skip]
+        let wrong = [
+            ("", Reason::NoCandidate),
+            ("[[1, 2], [3, 4]", Reason::NotListOfLists),
+            ("[[1, 2", Reason::NoCandidate),
+            ("[[1]]\n{\"confidence\": 0.9}", Reason::NotListOfLists),
+            ("[]", Reason::NotListOfLists),
+            ("[1, 2]", Reason::NotListOfLists),
+            ("[[1], 2]", Reason::NotListOfLists),
+            ("[[1], [2],]", Reason::JsonDecode),
+            ("[[1], [x]]", Reason::JsonDecode),
+        ];
+        for (text, r) in wrong {
+            assert_eq!(reason(text), Some(r), "{text:?}");
+        }
         assert_eq!(
             backscan(&format!("[[{}]]", "7".repeat(4301))),
             Err(Failure::Upstream(UpstreamError::JsonIntDigits))

@@ -453,38 +453,17 @@ pub fn simple_function_checker<'a>(
             return Ok(Verdict::fail(tr.error_type));
         }
         if !tr.is_variable {
-            if expected == PyType::Dict {
-                let Value::Dict(d) = &*value else {
-                    return crash("unreachable: dict type");
-                };
-                let r = dict_checker(d, answers)?;
-                if !r.valid {
-                    return Ok(r);
+            // A valid, non-variable type check means `type(value)` is `expected`.
+            let r = match (&*value, nested) {
+                (Value::Dict(d), _) => Some(dict_checker(d, answers)?),
+                (Value::List(items), Some(PyType::Dict)) => {
+                    Some(list_dict_checker(items, answers)?)
                 }
-                continue;
-            } else if expected == PyType::List && nested == Some(PyType::Dict) {
-                let Value::List(items) = &*value else {
-                    return crash("unreachable: list type");
-                };
-                let r = list_dict_checker(items, answers)?;
-                if !r.valid {
-                    return Ok(r);
-                }
-                continue;
-            } else if expected == PyType::Str {
-                let Value::Str(s) = &*value else {
-                    return crash("unreachable: str type");
-                };
-                let r = string_checker(s, answers);
-                if !r.valid {
-                    return Ok(r);
-                }
-                continue;
-            } else if expected == PyType::List {
-                let Value::List(items) = &*value else {
-                    return crash("unreachable: list type");
-                };
-                let r = list_checker(items, answers)?;
+                (Value::Str(s), _) => Some(string_checker(s, answers)),
+                (Value::List(items), _) => Some(list_checker(items, answers)?),
+                _ => None,
+            };
+            if let Some(r) = r {
                 if !r.valid {
                     return Ok(r);
                 }
