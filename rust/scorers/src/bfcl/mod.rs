@@ -57,10 +57,15 @@ pub enum Decoded {
 /// with leading newlines removed.
 pub fn strip_think(raw: &str) -> &str {
     const TAG: &str = "</think>";
-    match raw.rfind(TAG) {
-        Some(i) => raw[i + TAG.len()..].trim_start_matches('\n'),
-        None => raw,
+    // Each `>` from the end, tested for the tag: cheaper than a substring search.
+    let mut end = raw.len();
+    while let Some(gt) = raw[..end].rfind('>') {
+        if raw[..=gt].ends_with(TAG) {
+            return raw[gt + 1..].trim_start_matches('\n');
+        }
+        end = gt;
     }
+    raw
 }
 
 /// `default_decode_ast_prompting(result, language)`.
