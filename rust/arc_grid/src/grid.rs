@@ -90,15 +90,6 @@ impl Grid {
         })
     }
 
-    /// A grid from its parts; `cells.len()` must be `height * width`.
-    pub(crate) fn from_parts(height: usize, width: usize, cells: Vec<i8>) -> Option<Self> {
-        (height.checked_mul(width) == Some(cells.len()) && width > 0).then_some(Grid {
-            height,
-            width,
-            cells,
-        })
-    }
-
     /// Number of rows.
     pub fn height(&self) -> usize {
         self.height
@@ -256,119 +247,91 @@ mod tests {
         cast_rows(&backscan(text)?).map(|g| g.to_rows())
     }
 
-    const OVERFLOW: Result<Vec<Vec<i8>>, Failure> =
-        Err(Failure::Upstream(UpstreamError::Int8Overflow));
-    const CAST_ERROR: Result<Vec<Vec<i8>>, Failure> = Err(Failure::Incorrect(Reason::CastError));
+    /// (model output, `Debug` of the cast rows or the failure). Every value was checked
+    /// against numpy 1.26.4 / CPython 3.11.7.
+    #[rustfmt::skip]
+    const CASTS: &[(&str, &str)] = &[
+        ("[[257, -129, 128, -1]]", "Ok([[1, 127, -128, -1]])"),
+        ("[[9223372036854775807, -9223372036854775808]]", "Ok([[-1, 0]])"),
+        ("[[9223372036854775808]]", OVERFLOW),
+        ("[[-9223372036854775809]]", OVERFLOW),
+        ("[[1.7, -1.7, 257.9, -0.0, 9.2e18, 0.99]]", "Ok([[1, -1, 1, 0, 0, 0]])"),
+        ("[[-9.223372036854775808e18]]", "Ok([[0]])"),
+        ("[[9.223372036854775807e18]]", OVERFLOW),
+        ("[[1e20]]", OVERFLOW),
+        ("[[Infinity]]", OVERFLOW),
+        ("[[-Infinity]]", OVERFLOW),
+        ("[[1e400]]", OVERFLOW),
+        ("[[NaN]]", CAST_ERROR),
+        (r#"[["3", " 3 ", "1_0", "３", "257", "+3", "-0", "007", "٣"]]"#, "Ok([[3, 3, 10, 3, 1, 3, 0, 7, 3]])"),
+        (r#"[["99999999999999999999"]]"#, OVERFLOW),
+        (r#"[[1, "3.0"]]"#, CAST_ERROR),
+        (r#"[[1, ""]]"#, CAST_ERROR),
+        (r#"[[1, "\u001c3"]]"#, CAST_ERROR),
+        (r#"[[1, "0x10"]]"#, CAST_ERROR),
+        (r#"[[1, "1e3"]]"#, CAST_ERROR),
+        ("[[1, null]]", CAST_ERROR),
+        ("[[1, {}]]", CAST_ERROR),
+        ("[[true, false]]", "Ok([[1, 0]])"),
+        // The first failing leaf decides.
+        ("[[null, 1180591620717411303424]]", CAST_ERROR),
+        ("[[1180591620717411303424, null]]", OVERFLOW),
+        (r#"[[1, "ab"], [1e400, 2]]"#, CAST_ERROR),
+        // Structure.
+        ("[[]]", "Err(Incorrect(EmptyRow))"),
+        ("[[1], []]", "Err(Incorrect(EmptyRow))"),
+        ("[[1, 2], [3]]", "Err(Incorrect(Ragged))"),
+        ("[[[1]]]", NOT_2D),
+        ("[[[1, 2]], [[3, 4]]]", NOT_2D),
+        ("[[[]]]", NOT_2D),
+        ("[[[], []]]", NOT_2D),
+        // numpy raises on inhomogeneous nesting before it looks at any value ...
+        ("[[1, [2]]]", CAST_ERROR),
+        ("[[[1e400], 1]]", CAST_ERROR),
+        ("[[1e400, [1]]]", CAST_ERROR),
+        ("[[[], [1]]]", CAST_ERROR),
+        ("[[[1], {}]]", CAST_ERROR),
+        // ... and fills regular ≥3-D arrays, so a bad leaf still raises.
+        ("[[[1], [null]]]", CAST_ERROR),
+        ("[[[Infinity]]]", OVERFLOW),
+    ];
+    const OVERFLOW: &str = "Err(Upstream(Int8Overflow))";
+    const CAST_ERROR: &str = "Err(Incorrect(CastError))";
+    const NOT_2D: &str = "Err(Incorrect(NotTwoDimensional))";
 
     #[test]
     fn numpy_126_int8_semantics() {
-        // every value below was checked against numpy 1.26.4 / CPython 3.11.7
-        assert_eq!(
-            cast("[[257, -129, 128, -1]]"),
-            Ok(vec![vec![1, 127, -128, -1]])
-        );
-        assert_eq!(
-            cast("[[9223372036854775807, -9223372036854775808]]"),
-            Ok(vec![vec![-1, 0]])
-        );
-        assert_eq!(cast("[[9223372036854775808]]"), OVERFLOW);
-        assert_eq!(cast("[[-9223372036854775809]]"), OVERFLOW);
-        assert_eq!(
-            cast("[[1.7, -1.7, 257.9, -0.0, 9.2e18, 0.99]]"),
-            Ok(vec![vec![1, -1, 1, 0, 0, 0]])
-        );
-        assert_eq!(cast("[[-9.223372036854775808e18]]"), Ok(vec![vec![0]]));
-        assert_eq!(cast("[[9.223372036854775807e18]]"), OVERFLOW);
-        assert_eq!(cast("[[1e20]]"), OVERFLOW);
-        assert_eq!(cast("[[Infinity]]"), OVERFLOW);
-        assert_eq!(cast("[[-Infinity]]"), OVERFLOW);
-        assert_eq!(cast("[[1e400]]"), OVERFLOW);
-        assert_eq!(cast("[[NaN]]"), CAST_ERROR);
-        assert_eq!(
-            cast(r#"[["3", " 3 ", "1_0", "３", "257", "+3", "-0", "007", "٣"]]"#),
-            Ok(vec![vec![3, 3, 10, 3, 1, 3, 0, 7, 3]])
-        );
-        assert_eq!(cast(r#"[["99999999999999999999"]]"#), OVERFLOW);
-        for bad in [
-            r#""3.0""#,
-            r#""""#,
-            r#""\u001c3""#,
-            r#""0x10""#,
-            r#""1e3""#,
-            "null",
-            "{}",
-        ] {
-            assert_eq!(cast(&format!("[[1, {bad}]]")), CAST_ERROR, "{bad}");
+        for &(text, expected) in CASTS {
+            assert_eq!(format!("{:?}", cast(text)), expected, "{text}");
         }
-        assert_eq!(cast("[[true, false]]"), Ok(vec![vec![1, 0]]));
-    }
-
-    #[test]
-    fn first_failing_leaf_decides() {
-        assert_eq!(cast("[[1, null]]"), CAST_ERROR);
-        assert_eq!(cast("[[null, 1180591620717411303424]]"), CAST_ERROR);
-        assert_eq!(cast("[[1180591620717411303424, null]]"), OVERFLOW);
-        assert_eq!(cast(r#"[[1, "ab"], [1e400, 2]]"#), CAST_ERROR);
-    }
-
-    #[test]
-    fn structure() {
-        assert_eq!(cast("[[]]"), Err(Failure::Incorrect(Reason::EmptyRow)));
-        assert_eq!(cast("[[1], []]"), Err(Failure::Incorrect(Reason::EmptyRow)));
-        assert_eq!(
-            cast("[[1, 2], [3]]"),
-            Err(Failure::Incorrect(Reason::Ragged))
-        );
-        let not_2d = Err(Failure::Incorrect(Reason::NotTwoDimensional));
-        assert_eq!(cast("[[[1]]]"), not_2d);
-        assert_eq!(cast("[[[1, 2]], [[3, 4]]]"), not_2d);
-        assert_eq!(cast("[[[]]]"), not_2d);
-        assert_eq!(cast("[[[], []]]"), not_2d);
-        // numpy raises on inhomogeneous nesting before it looks at any value
-        assert_eq!(cast("[[1, [2]]]"), CAST_ERROR);
-        assert_eq!(cast("[[[1e400], 1]]"), CAST_ERROR);
-        assert_eq!(cast("[[1e400, [1]]]"), CAST_ERROR);
-        assert_eq!(cast("[[[], [1]]]"), CAST_ERROR);
-        assert_eq!(cast("[[[1], {}]]"), CAST_ERROR);
-        // regular ≥3-D arrays are filled, so a bad leaf still raises
-        assert_eq!(cast("[[[1], [null]]]"), CAST_ERROR);
-        assert_eq!(cast("[[[Infinity]]]"), OVERFLOW);
-        // more than 32 dimensions: ValueError at discovery
+        // More than 32 dimensions: ValueError at discovery.
         let nest = |leaf: &str, d: usize| format!("{}{leaf}{}", "[".repeat(d), "]".repeat(d));
-        assert_eq!(cast(&nest("Infinity", 32)), OVERFLOW);
-        assert_eq!(cast(&nest("Infinity", 33)), CAST_ERROR);
-        assert_eq!(cast(&nest("1", 40)), CAST_ERROR);
-        assert_eq!(cast(&nest("1", 32)), not_2d);
+        for (leaf, depth, expected) in [
+            ("Infinity", 32, OVERFLOW),
+            ("Infinity", 33, CAST_ERROR),
+            ("1", 40, CAST_ERROR),
+            ("1", 32, NOT_2D),
+        ] {
+            assert_eq!(format!("{:?}", cast(&nest(leaf, depth))), expected);
+        }
     }
 
     #[test]
     fn judging() {
         let expected = Grid::new(&[[1i8, 2], [3, 4]]).unwrap();
-        let grid = |s: &str| cast_rows(&backscan(s).unwrap()).unwrap();
-        assert_eq!(
-            judge(&grid("[[1, 2], [3, 4]]"), &expected),
-            Verdict::Correct
-        );
-        assert_eq!(
-            judge(&grid("[[1, 2], [3, 260]]"), &expected),
-            Verdict::Correct
-        );
-        assert_eq!(
-            judge(&grid("[[1, 2], [3, 5]]"), &expected),
-            Verdict::Incorrect(Reason::CellMismatch)
-        );
-        assert_eq!(
-            judge(&grid("[[1, 2, 3], [3, 4, 5]]"), &expected),
-            Verdict::Incorrect(Reason::ShapeMismatch)
-        );
-        assert_eq!(
-            judge(&grid("[[1, 2], [3, 10]]"), &expected),
-            Verdict::Incorrect(Reason::OutOfRange)
-        );
-        assert_eq!(
-            judge(&grid("[[1, 2], [3, -1]]"), &expected),
-            Verdict::Incorrect(Reason::OutOfRange)
-        );
+        #[rustfmt::skip]
+        let cases = [
+            ("[[1, 2], [3, 4]]", Verdict::Correct),
+            ("[[1, 2], [3, 260]]", Verdict::Correct),
+            ("[[1, 2], [3, 5]]", Verdict::Incorrect(Reason::CellMismatch)),
+            ("[[1, 2, 3], [3, 4, 5]]", Verdict::Incorrect(Reason::ShapeMismatch)),
+            ("[[1, 2], [3, 10]]", Verdict::Incorrect(Reason::OutOfRange)),
+            ("[[1, 2], [3, -1]]", Verdict::Incorrect(Reason::OutOfRange)),
+        ];
+        for (text, verdict) in cases {
+            let grid = cast_rows(&backscan(text).unwrap()).unwrap();
+            assert_eq!(judge(&grid, &expected), verdict, "{text}");
+        }
     }
 
     #[test]

@@ -356,14 +356,10 @@ impl Parser<'_> {
         if negative {
             i += 1;
         }
-        // Value of the integer part while it has at most 18 digits (always fits i64).
-        let mut small: u64 = 0;
         match self.peek_at(i) {
-            Some(b @ b'1'..=b'9') => {
-                small = u64::from(b - b'0');
+            Some(b'1'..=b'9') => {
                 i += 1;
-                while let Some(b @ b'0'..=b'9') = self.peek_at(i) {
-                    small = small.wrapping_mul(10).wrapping_add(u64::from(b - b'0'));
+                while digit(self.peek_at(i)) {
                     i += 1;
                 }
             }
@@ -399,13 +395,7 @@ impl Parser<'_> {
             // Rust's parse is correctly rounded like CPython's dtoa; overflow gives ±inf.
             return Ok(Value::Float(lit.parse::<f64>().unwrap_or(f64::NAN)));
         }
-        let n_digits = int_end - start - usize::from(negative);
-        if n_digits <= 18 {
-            // Below 10**18: the cast and the negation are exact.
-            let v = small as i64;
-            return Ok(Value::Int(if negative { -v } else { v }));
-        }
-        if n_digits > MAX_INT_DIGITS {
+        if int_end - start - usize::from(negative) > MAX_INT_DIGITS {
             return Err(JsonError::IntTooManyDigits);
         }
         Ok(match lit.parse::<i64>() {
@@ -424,132 +414,53 @@ mod tests {
         loads(s).unwrap()
     }
 
+    use Value::List;
+
     fn is_decode_err(s: &str) -> bool {
         matches!(loads(s), Err(JsonError::Decode { .. }))
     }
 
-    #[test]
-    fn scalars_and_containers() {
-        use Value::*;
-        assert_eq!(ok("[]"), List(vec![]));
-        assert_eq!(ok(" {} "), Object(vec![]));
-        assert_eq!(
-            ok("[1, -0, 2.5, -3e2, true, false, null]"),
-            List(vec![
-                Int(1),
-                Int(0),
-                Float(2.5),
-                Float(-300.0),
-                Bool(true),
-                Bool(false),
-                Null
-            ])
-        );
-        assert_eq!(
-            ok(r#"{"a": [1], "a": {"b": "c"}}"#),
-            Object(vec![
-                ("a".into(), List(vec![Int(1)])),
-                ("a".into(), Object(vec![("b".into(), Str("c".into()))]))
-            ])
-        );
-        assert_eq!(ok("[1E5]"), List(vec![Float(100000.0)]));
-        assert_eq!(ok("[1e400]"), List(vec![Float(f64::INFINITY)]));
-        assert_eq!(ok("[-1e400]"), List(vec![Float(f64::NEG_INFINITY)]));
-        assert_eq!(ok("[1e-400]"), List(vec![Float(0.0)]));
-        assert_eq!(
-            ok("[9223372036854775807, -9223372036854775808]"),
-            List(vec![Int(i64::MAX), Int(i64::MIN)])
-        );
-        assert_eq!(
-            ok("[9223372036854775808]"),
-            List(vec![BigInt("9223372036854775808".into())])
-        );
-        assert_eq!(ok("\t\r\n[ 1 ]\n"), List(vec![Int(1)]));
-    }
+    /// (JSON text, `Debug` of what `json.loads` returns).
+    #[rustfmt::skip]
+    const VALUES: &[(&str, &str)] = &[
+        ("[]", "List([])"),
+        (" {} ", "Object([])"),
+        ("[1, -0, 2.5, -3e2, true, false, null]",
+            "List([Int(1), Int(0), Float(2.5), Float(-300.0), Bool(true), Bool(false), Null])"),
+        (r#"{"a": [1], "a": {"b": "c"}}"#,
+            r#"Object([("a", List([Int(1)])), ("a", Object([("b", Str("c"))]))])"#),
+        ("[1E5, 1e400, -1e400, 1e-400]", "List([Float(100000.0), Float(inf), Float(-inf), Float(0.0)])"),
+        ("[9223372036854775807, -9223372036854775808]", "List([Int(9223372036854775807), Int(-9223372036854775808)])"),
+        ("[9223372036854775808]", r#"List([BigInt("9223372036854775808")])"#),
+        ("\t\r\n[ 1 ]\n", "List([Int(1)])"),
+        ("[NaN, Infinity, -Infinity]", "List([Float(NaN), Float(inf), Float(-inf)])"),
+        (r#"["a\"b\\c\/d\b\f\n\r\t", "\u00e9\ud83d\ude00", "日本"]"#,
+            r#"List([Str("a\"b\\c/d\u{8}\u{c}\n\r\t"), Str("é😀"), Str("日本")])"#),
+        // Lone surrogates (accepted by Python) become U+FFFD.
+        (r#"["\ud800", "\udc00x", "\ud800\u0041"]"#, "List([Str(\"\u{fffd}\"), Str(\"\u{fffd}x\"), Str(\"\u{fffd}A\")])"),
+        ("[\"\u{7f}\u{85}\u{2028}\"]", "List([Str(\"\\u{7f}\\u{85}\\u{2028}\")])"),
+        ("[-0.0, 0e0, 1.5E+3]", "List([Float(-0.0), Float(0.0), Float(1500.0)])"),
+    ];
 
     #[test]
-    fn python_constants() {
-        let List(v) = ok("[NaN, Infinity, -Infinity]") else {
-            panic!()
-        };
-        assert!(matches!(v[0], Value::Float(x) if x.is_nan()));
-        assert_eq!(v[1], Value::Float(f64::INFINITY));
-        assert_eq!(v[2], Value::Float(f64::NEG_INFINITY));
-        assert!(is_decode_err("[-NaN]"));
-        assert!(is_decode_err("[nan]"));
-        assert!(is_decode_err("[infinity]"));
-        assert!(is_decode_err("[True]"));
-        assert!(is_decode_err("[None]"));
-    }
-
-    use Value::List;
-
-    #[test]
-    fn strings() {
-        assert_eq!(
-            ok(r#"["a\"b\\c\/d\b\f\n\r\t", "\u00e9\ud83d\ude00", "日本"]"#),
-            List(vec![
-                Value::Str("a\"b\\c/d\u{8}\u{c}\n\r\t".into()),
-                Value::Str("é😀".into()),
-                Value::Str("日本".into())
-            ])
-        );
-        // lone surrogates (accepted by Python) become U+FFFD
-        assert_eq!(
-            ok(r#"["\ud800", "\udc00x", "\ud800\u0041"]"#),
-            List(vec![
-                Value::Str("\u{fffd}".into()),
-                Value::Str("\u{fffd}x".into()),
-                Value::Str("\u{fffd}A".into())
-            ])
-        );
-        assert_eq!(
-            ok("[\"\u{7f}\u{85}\u{2028}\"]"),
-            List(vec![Value::Str("\u{7f}\u{85}\u{2028}".into())])
-        );
-        assert!(is_decode_err("[\"a\tb\"]"));
-        assert!(is_decode_err("[\"a\nb\"]"));
-        assert!(is_decode_err(r#"["\x"]"#));
-        assert!(is_decode_err(r#"["\u12"]"#));
-        assert!(is_decode_err(r#"["\u12G4"]"#));
-        assert!(is_decode_err(r#"["\ud800\uZZZZ"]"#));
-        assert!(is_decode_err(r#"["abc]"#));
-        assert!(is_decode_err(r#"["abc\"#));
-        assert!(is_decode_err("['a']"));
-    }
-
-    #[test]
-    fn number_grammar() {
-        for bad in [
-            "[01]", "[1.]", "[.5]", "[-]", "[+1]", "[1e]", "[1e+]", "[0x1]", "[1_0]", "[１]",
-            "[- 1]",
-        ] {
-            assert!(is_decode_err(bad), "{bad}");
+    fn values() {
+        for &(text, expected) in VALUES {
+            assert_eq!(format!("{:?}", ok(text)), expected, "{text:?}");
         }
-        assert_eq!(ok("[-0.0]"), List(vec![Value::Float(-0.0)]));
-        assert_eq!(ok("[0e0]"), List(vec![Value::Float(0.0)]));
-        assert_eq!(ok("[1.5E+3]"), List(vec![Value::Float(1500.0)]));
     }
 
     #[test]
-    fn structure_errors() {
-        for bad in [
-            "[1,]",
-            "[,1]",
-            "[1 2]",
-            r#"{"a":1,}"#,
-            "{1:2}",
-            r#"{"a" 1}"#,
-            "[1]]",
-            "[[1]",
-            "",
-            " ",
-            "[\u{a0}1]",
-            "[\u{c}1]",
-            "\u{feff}[1]",
-            "[1] x",
-        ] {
-            assert!(is_decode_err(bad), "{bad:?}");
+    fn decode_errors() {
+        #[rustfmt::skip]
+        let rejected = [
+            "[-NaN]", "[nan]", "[infinity]", "[True]", "[None]", "[\"a\tb\"]", "[\"a\nb\"]",
+            r#"["\x"]"#, r#"["\u12"]"#, r#"["\u12G4"]"#, r#"["\ud800\uZZZZ"]"#, r#"["abc]"#,
+            r#"["abc\"#, "['a']", "[01]", "[1.]", "[.5]", "[-]", "[+1]", "[1e]", "[1e+]", "[0x1]",
+            "[1_0]", "[１]", "[- 1]", "[1,]", "[,1]", "[1 2]", r#"{"a":1,}"#, "{1:2}", r#"{"a" 1}"#,
+            "[1]]", "[[1]", "", " ", "[\u{a0}1]", "[\u{c}1]", "\u{feff}[1]", "[1] x",
+        ];
+        for text in rejected {
+            assert!(is_decode_err(text), "{text:?}");
         }
     }
 

@@ -138,11 +138,7 @@ impl Verdict {
 /// The prediction upstream compares: `backscan_json_parser(text)` after the shape checks
 /// and the int8 cast. Values are not range-checked (`-1` and `10` survive).
 pub fn parse_grid(text: &str) -> Result<Grid, Failure> {
-    let candidate = parse::candidate_of(text)?;
-    match parse::fast_int_grid(candidate) {
-        Some(g) => Ok(g),
-        None => grid::cast_rows(&parse::candidate_rows(candidate)?),
-    }
+    grid::cast_rows(&parse::backscan(text)?)
 }
 
 /// Upstream's `correct` for one attempt.

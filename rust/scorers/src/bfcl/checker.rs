@@ -7,7 +7,7 @@ use std::borrow::Cow;
 
 use super::convert::{java_type_converter, js_type_converter, Crash};
 use super::resolve::Call;
-use super::value::{py_eq, py_in, PyType, Value};
+use super::value::{int_to_float, py_eq, py_in, PyType, Value};
 use crate::pystr;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -342,13 +342,9 @@ fn list_dict_checker(value: &[Value], answers: &[Value]) -> CResult<Verdict> {
 fn to_float(v: &Value) -> CResult<Value> {
     Ok(match v {
         Value::Int(i) => Value::Float(*i as f64),
-        Value::Big(b) => {
-            let f: f64 = b.to_string().parse().unwrap_or(f64::INFINITY);
-            if f.is_infinite() {
-                return crash("OverflowError: int too large to convert to float");
-            }
-            Value::Float(f)
-        }
+        Value::Big(b) => Value::Float(int_to_float(b).ok_or(Crash(
+            "OverflowError: int too large to convert to float".into(),
+        ))?),
         other => other.clone(),
     })
 }
@@ -457,38 +453,17 @@ pub fn simple_function_checker<'a>(
             return Ok(Verdict::fail(tr.error_type));
         }
         if !tr.is_variable {
-            if expected == PyType::Dict {
-                let Value::Dict(d) = &*value else {
-                    return crash("unreachable: dict type");
-                };
-                let r = dict_checker(d, answers)?;
-                if !r.valid {
-                    return Ok(r);
+            // A valid, non-variable type check means `type(value)` is `expected`.
+            let r = match (&*value, nested) {
+                (Value::Dict(d), _) => Some(dict_checker(d, answers)?),
+                (Value::List(items), Some(PyType::Dict)) => {
+                    Some(list_dict_checker(items, answers)?)
                 }
-                continue;
-            } else if expected == PyType::List && nested == Some(PyType::Dict) {
-                let Value::List(items) = &*value else {
-                    return crash("unreachable: list type");
-                };
-                let r = list_dict_checker(items, answers)?;
-                if !r.valid {
-                    return Ok(r);
-                }
-                continue;
-            } else if expected == PyType::Str {
-                let Value::Str(s) = &*value else {
-                    return crash("unreachable: str type");
-                };
-                let r = string_checker(s, answers);
-                if !r.valid {
-                    return Ok(r);
-                }
-                continue;
-            } else if expected == PyType::List {
-                let Value::List(items) = &*value else {
-                    return crash("unreachable: list type");
-                };
-                let r = list_checker(items, answers)?;
+                (Value::Str(s), _) => Some(string_checker(s, answers)),
+                (Value::List(items), _) => Some(list_checker(items, answers)?),
+                _ => None,
+            };
+            if let Some(r) = r {
                 if !r.valid {
                     return Ok(r);
                 }

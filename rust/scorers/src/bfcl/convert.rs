@@ -582,88 +582,45 @@ mod tests {
     use super::super::value::repr;
     use super::*;
 
-    fn j(v: &str, t: &str, n: Option<&str>) -> String {
-        java_type_converter(v, t, n)
-            .map(|v| repr(&v))
-            .unwrap_or_else(|c| c.0)
-    }
-
-    fn js(v: &str, t: &str, n: Option<&str>) -> String {
-        js_type_converter(v, t, n)
-            .map(|v| repr(&v))
-            .unwrap_or_else(|c| c.0)
-    }
-
-    #[test]
-    fn java() {
-        assert_eq!(j("true", "boolean", None), "True");
-        assert_eq!(j("-123", "integer", None), "-123");
-        assert_eq!(j("3.14f", "float", None), "3.14");
-        assert_eq!(j("3.14", "float", None), "'3.14'");
-        assert_eq!(j("123L", "long", None), "123");
-        assert_eq!(j("a", "char", None), "'a'");
-        assert_eq!(
-            j("new int[]{1, 2, 3}", "Array", Some("integer")),
-            "[1, 2, 3]"
-        );
-        assert_eq!(
-            j("new long[]{1L, 2, 3L}", "Array", Some("long")),
-            "[1, '2', 3]"
-        );
-        assert_eq!(
-            j(
-                "new ArrayList<>(Arrays.asList(\"a\", \"b\"))",
-                "ArrayList",
-                Some("String")
-            ),
-            "['a', 'b']"
-        );
-        assert_eq!(
-            j(
-                "new ArrayList<Float>() {{ add(1.0f); add(2.0f); }}",
-                "ArrayList",
-                Some("float")
-            ),
-            "[1.0, 2.0]"
-        );
-        assert_eq!(
-            j(
-                "new HashMap<String, Object>() {{ put(\"key1\", 123); put(\"key2\", true); }}",
-                "HashMap",
-                None
-            ),
-            "{'key1': 123, 'key2': True}"
-        );
-        assert_eq!(j("new HashMap<String,String>()", "HashMap", None), "{}");
-        assert!(j("x", "Set", None).starts_with("NotImplementedError"));
-        assert!(j("x", "Foo", None).starts_with("ValueError"));
-    }
+    /// (Java?, value, expected type, nested type, `repr` of the result or the crash).
+    #[rustfmt::skip]
+    const CASES: &[(bool, &str, &str, Option<&str>, &str)] = &[
+        (true, "true", "boolean", None, "True"),
+        (true, "-123", "integer", None, "-123"),
+        (true, "3.14f", "float", None, "3.14"),
+        (true, "3.14", "float", None, "'3.14'"),
+        (true, "123L", "long", None, "123"),
+        (true, "a", "char", None, "'a'"),
+        (true, "new int[]{1, 2, 3}", "Array", Some("integer"), "[1, 2, 3]"),
+        (true, "new long[]{1L, 2, 3L}", "Array", Some("long"), "[1, '2', 3]"),
+        (true, "new ArrayList<>(Arrays.asList(\"a\", \"b\"))", "ArrayList", Some("String"), "['a', 'b']"),
+        (true, "new ArrayList<Float>() {{ add(1.0f); add(2.0f); }}", "ArrayList", Some("float"), "[1.0, 2.0]"),
+        (true, "new HashMap<String, Object>() {{ put(\"key1\", 123); put(\"key2\", true); }}", "HashMap", None,
+            "{'key1': 123, 'key2': True}"),
+        (true, "new HashMap<String,String>()", "HashMap", None, "{}"),
+        (true, "x", "Set", None, "NotImplementedError: Set conversion is not implemented"),
+        (true, "x", "Foo", None, "ValueError: Unsupported type: Foo"),
+        (false, "123n", "Bigint", None, "123"),
+        (false, "'abc'", "String", None, "'abc'"),
+        (false, "[1, 'two', true]", "array", None, "[1, 'two', True]"),
+        (false, "new Array(4.4, 5.5)", "array", Some("float"), "[4.4, 5.5]"),
+        (false, " [ [ 1, 2 ], [ 3,   4], [5, 6]]", "array", Some("array"), "[[1, 2], [3, 4], [5, 6]]"),
+        (false, "{'key1': 123, 'key2': 'value', 'key3': false}", "dict", None, "{'key1': 123, 'key2': 'value', 'key3': False}"),
+        (false, "{\"initialState\": initialStateObject, \"middlewares\": [\"loggerMiddleware\"], \"enhancers\": [\"applyMiddleware\", \"myMiddleWare\"]}", "dict", None,
+            "{'initialState': 'initialStateObject', 'middlewares': ['loggerMiddleware'], 'enhancers': ['applyMiddleware', 'myMiddleWare']}"),
+        (false, "[\"a\", 1]", "array", Some("dict"), "['\"a\"', '1']"),
+    ];
 
     #[test]
-    fn javascript() {
-        assert_eq!(js("123n", "Bigint", None), "123");
-        assert_eq!(js("'abc'", "String", None), "'abc'");
-        assert_eq!(js("[1, 'two', true]", "array", None), "[1, 'two', True]");
-        assert_eq!(
-            js("new Array(4.4, 5.5)", "array", Some("float")),
-            "[4.4, 5.5]"
-        );
-        assert_eq!(
-            js(" [ [ 1, 2 ], [ 3,   4], [5, 6]]", "array", Some("array")),
-            "[[1, 2], [3, 4], [5, 6]]"
-        );
-        assert_eq!(
-            js(
-                "{'key1': 123, 'key2': 'value', 'key3': false}",
-                "dict",
-                None
-            ),
-            "{'key1': 123, 'key2': 'value', 'key3': False}"
-        );
-        assert_eq!(
-            js("{\"initialState\": initialStateObject, \"middlewares\": [\"loggerMiddleware\"], \"enhancers\": [\"applyMiddleware\", \"myMiddleWare\"]}", "dict", None),
-            "{'initialState': 'initialStateObject', 'middlewares': ['loggerMiddleware'], 'enhancers': ['applyMiddleware', 'myMiddleWare']}"
-        );
-        assert_eq!(js("[\"a\", 1]", "array", Some("dict")), "['\"a\"', '1']");
+    fn converters() {
+        for &(java, value, ty, nested, expected) in CASES {
+            let converted = if java {
+                java_type_converter(value, ty, nested)
+            } else {
+                js_type_converter(value, ty, nested)
+            };
+            let got = converted.map(|v| repr(&v)).unwrap_or_else(|c| c.0);
+            assert_eq!(got, expected, "{value:?} as {ty}");
+        }
     }
 }

@@ -385,23 +385,17 @@ pub fn decode_ast_json(raw_output: &str, lang: Language) -> Result<String, Decod
         Decoded::NotCallFormat => out.push_str("null"),
         Decoded::Calls(calls) => {
             out.push('[');
-            for (i, c) in calls.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
+            value::join(&calls, &mut out, |c, out| {
                 out.push('{');
-                value::json_str(&c.name, &mut out);
+                value::json_str(&c.name, out);
                 out.push_str(": {");
-                for (j, (k, v)) in c.args.iter().enumerate() {
-                    if j > 0 {
-                        out.push_str(", ");
-                    }
-                    value::json_str(k.as_deref().unwrap_or("**"), &mut out);
+                value::join(&c.args, out, |(k, v), out| {
+                    value::json_str(k.as_deref().unwrap_or("**"), out);
                     out.push_str(": ");
-                    value::to_debug_json(v, &mut out);
-                }
+                    value::to_debug_json(v, out);
+                });
                 out.push_str("}}");
-            }
+            });
             out.push(']');
         }
     }

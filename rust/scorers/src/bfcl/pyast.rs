@@ -1,7 +1,7 @@
 //! The Python expression AST (the subset of CPython 3.11 `ast` nodes reachable from
 //! `ast.parse(src, mode="eval")`) and `ast.unparse` for it.
 
-use super::value::{repr, repr_bytes, repr_complex, repr_float, repr_str, Value};
+use super::value::{repr, repr_bytes, repr_str, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UnOp {
@@ -123,27 +123,14 @@ enum Prec {
 }
 
 impl Prec {
+    /// The next tighter level (`Atom` stays `Atom`).
     fn next(self) -> Prec {
         use Prec::*;
-        match self {
-            NamedExpr => Tuple,
-            Tuple => Yield,
-            Yield => Test,
-            Test => Or,
-            Or => And,
-            And => Not,
-            Not => Cmp,
-            Cmp => Expr,
-            Expr => BXor,
-            BXor => BAnd,
-            BAnd => Shift,
-            Shift => Arith,
-            Arith => Term,
-            Term => Factor,
-            Factor => Power,
-            Power => Await,
-            Await | Atom => Atom,
-        }
+        const ALL: [Prec; 18] = [
+            NamedExpr, Tuple, Yield, Test, Or, And, Not, Cmp, Expr, BXor, BAnd, Shift, Arith, Term,
+            Factor, Power, Await, Atom,
+        ];
+        ALL.get(self as usize + 1).copied().unwrap_or(Atom)
     }
 }
 
@@ -155,20 +142,11 @@ const INFSTR: &str = "1e309";
 
 fn write_constant(v: &Value, out: &mut String) -> Result<(), UnparseError> {
     match v {
-        Value::Float(f) => {
-            let r = repr_float(*f);
-            out.push_str(
-                &r.replace("inf", INFSTR)
-                    .replace("nan", &format!("({INFSTR}-{INFSTR})")),
-            );
-        }
-        Value::Complex(re, im) => {
-            let r = repr_complex(*re, *im);
-            out.push_str(
-                &r.replace("inf", INFSTR)
-                    .replace("nan", &format!("({INFSTR}-{INFSTR})")),
-            );
-        }
+        Value::Float(_) | Value::Complex(..) => out.push_str(
+            &repr(v)
+                .replace("inf", INFSTR)
+                .replace("nan", &format!("({INFSTR}-{INFSTR})")),
+        ),
         Value::Str(s) => out.push_str(&repr_str(s)),
         Value::Bytes(b) => out.push_str(&repr_bytes(b)),
         Value::Big(b) => {
@@ -532,23 +510,18 @@ impl Unparser<'_> {
                 u.w("yield from ");
                 u.visit(v, Prec::Atom)
             })?,
-            Expr::ListComp(elt, gens) => {
-                self.w("[");
+            Expr::ListComp(elt, gens)
+            | Expr::SetComp(elt, gens)
+            | Expr::GeneratorExp(elt, gens) => {
+                let (open, close) = match e {
+                    Expr::ListComp(..) => ("[", "]"),
+                    Expr::SetComp(..) => ("{", "}"),
+                    _ => ("(", ")"),
+                };
+                self.w(open);
                 self.visit(elt, Prec::Test)?;
                 self.comprehensions(gens)?;
-                self.w("]");
-            }
-            Expr::SetComp(elt, gens) => {
-                self.w("{");
-                self.visit(elt, Prec::Test)?;
-                self.comprehensions(gens)?;
-                self.w("}");
-            }
-            Expr::GeneratorExp(elt, gens) => {
-                self.w("(");
-                self.visit(elt, Prec::Test)?;
-                self.comprehensions(gens)?;
-                self.w(")");
+                self.w(close);
             }
             Expr::DictComp(k, v, gens) => {
                 self.w("{");

@@ -8,7 +8,7 @@ use num_bigint::BigInt;
 
 use super::pyast::{unparse, BinOp, Expr, UnOp};
 use super::pyparse::parse_eval;
-use super::value::{dict_insert, Value};
+use super::value::{dict_insert, int_to_float, Value};
 
 /// One decoded call: `{name: {param: value}}`; a `None` param is `**mapping`.
 #[derive(Debug, Clone)]
@@ -180,15 +180,16 @@ fn to_f64(v: &Value) -> RResult<Option<f64>> {
         Value::Float(f) => Some(*f),
         Value::Bool(b) => Some(f64::from(u8::from(*b))),
         Value::Int(i) => Some(*i as f64),
-        Value::Big(b) => {
-            let f: f64 = b.to_string().parse().unwrap_or(f64::INFINITY);
-            if f.is_infinite() {
-                return fail("OverflowError: int too large to convert to float");
-            }
-            Some(f)
-        }
+        Value::Big(b) => Some(big_f64(b)?),
         _ => None,
     })
+}
+
+/// `float(b)`.
+fn big_f64(b: &BigInt) -> RResult<f64> {
+    int_to_float(b).ok_or(DecodeError(
+        "OverflowError: int too large to convert to float".into(),
+    ))
 }
 
 fn truthy(v: &Value) -> bool {
@@ -267,17 +268,18 @@ fn eval(e: &Expr) -> RResult<Value> {
     }
 }
 
-fn repeat(items: &[Value], n: &Value) -> RResult<Option<Vec<Value>>> {
-    let Some(n) = big(n) else { return Ok(None) };
-    let n = i64::try_from(&n).unwrap_or(i64::MAX).max(0) as usize;
-    if items.len().saturating_mul(n) > MAX_SEQ {
+/// The count of `seq * n` (a negative `n` counts 0); `MemoryError` past [`MAX_SEQ`]
+/// items of `len` each.
+fn times(len: usize, n: &Value) -> RResult<usize> {
+    let n = big(n).map_or(0, |n| i64::try_from(&n).unwrap_or(i64::MAX).max(0) as usize);
+    if len.saturating_mul(n) > MAX_SEQ {
         return fail("MemoryError");
     }
-    let mut out = Vec::with_capacity(items.len() * n);
-    for _ in 0..n {
-        out.extend_from_slice(items);
-    }
-    Ok(Some(out))
+    Ok(n)
+}
+
+fn repeat(items: &[Value], n: usize) -> Vec<Value> {
+    (0..n).flat_map(|_| items.iter().cloned()).collect()
 }
 
 fn py_floordiv(a: &BigInt, b: &BigInt) -> BigInt {
@@ -316,25 +318,18 @@ fn binop(l: &Value, op: BinOp, r: &Value) -> RResult<Value> {
         (V::Tuple(a), BinOp::Add, V::Tuple(b)) => {
             return Ok(V::Tuple([a.clone(), b.clone()].concat()))
         }
+        // A str counts as one item against the limit.
         (V::Str(s), BinOp::Mult, n) | (n, BinOp::Mult, V::Str(s)) if big(n).is_some() => {
-            let chars: Vec<Value> = vec![V::Str(s.clone())];
-            let reps = repeat(&chars, n)?.unwrap_or_default();
-            return Ok(V::Str(reps.iter().filter_map(|v| v.as_str()).collect()));
+            return Ok(V::Str(s.repeat(times(1, n)?)));
         }
         (V::Bytes(b), BinOp::Mult, n) | (n, BinOp::Mult, V::Bytes(b)) if big(n).is_some() => {
-            let k = i64::try_from(&big(n).unwrap_or_default())
-                .unwrap_or(i64::MAX)
-                .max(0) as usize;
-            if b.len().saturating_mul(k) > MAX_SEQ {
-                return fail("MemoryError");
-            }
-            return Ok(V::Bytes(b.repeat(k)));
+            return Ok(V::Bytes(b.repeat(times(b.len(), n)?)));
         }
         (V::List(a), BinOp::Mult, n) | (n, BinOp::Mult, V::List(a)) if big(n).is_some() => {
-            return Ok(V::List(repeat(a, n)?.unwrap_or_default()));
+            return Ok(V::List(repeat(a, times(a.len(), n)?)));
         }
         (V::Tuple(a), BinOp::Mult, n) | (n, BinOp::Mult, V::Tuple(a)) if big(n).is_some() => {
-            return Ok(V::Tuple(repeat(a, n)?.unwrap_or_default()));
+            return Ok(V::Tuple(repeat(a, times(a.len(), n)?)));
         }
         _ => {}
     }
@@ -391,7 +386,7 @@ fn binop(l: &Value, op: BinOp, r: &Value) -> RResult<Value> {
             if b == 0.0 {
                 return fail("ZeroDivisionError: float floor division by zero");
             }
-            ((a - float_mod(a, b)) / b).round_ties_even_floor_fix(a, b)
+            float_floordiv(a, b)
         }
         BinOp::Mod => {
             if b == 0.0 {
@@ -417,23 +412,17 @@ fn binop(l: &Value, op: BinOp, r: &Value) -> RResult<Value> {
     Ok(V::Float(v))
 }
 
-trait FloorFix {
-    fn round_ties_even_floor_fix(self, a: f64, b: f64) -> f64;
-}
-
-impl FloorFix for f64 {
-    /// CPython `float_floor_div`: `div = (a - mod) / b`, then snapped to an integer.
-    fn round_ties_even_floor_fix(self, a: f64, b: f64) -> f64 {
-        let div = self;
-        if div == 0.0 {
-            return 0.0f64.copysign(a / b);
-        }
-        let floordiv = div.floor();
-        if div - floordiv > 0.5 {
-            floordiv + 1.0
-        } else {
-            floordiv
-        }
+/// CPython `float_floor_div`: `div = (a - mod) / b`, then snapped to an integer.
+fn float_floordiv(a: f64, b: f64) -> f64 {
+    let div = (a - float_mod(a, b)) / b;
+    if div == 0.0 {
+        return 0.0f64.copysign(a / b);
+    }
+    let floordiv = div.floor();
+    if div - floordiv > 0.5 {
+        floordiv + 1.0
+    } else {
+        floordiv
     }
 }
 
@@ -464,20 +453,14 @@ fn int_binop(a: &BigInt, op: BinOp, b: &BigInt) -> RResult<Value> {
             if *b == zero {
                 return fail("ZeroDivisionError: division by zero");
             }
-            let (x, y) = (
-                to_f64(&Value::from_bigint(a.clone()))?,
-                to_f64(&Value::from_bigint(b.clone()))?,
-            );
-            return Ok(Value::Float(x.unwrap_or(0.0) / y.unwrap_or(1.0)));
+            return Ok(Value::Float(big_f64(a)? / big_f64(b)?));
         }
         BinOp::Pow => {
             if *b < zero {
                 if *a == zero {
                     return fail("ZeroDivisionError: 0.0 cannot be raised to a negative power");
                 }
-                let x = to_f64(&Value::from_bigint(a.clone()))?.unwrap_or(0.0);
-                let y = to_f64(&Value::from_bigint(b.clone()))?.unwrap_or(0.0);
-                return Ok(Value::Float(x.powf(y)));
+                return Ok(Value::Float(big_f64(a)?.powf(big_f64(b)?)));
             }
             let e = u32::try_from(b).unwrap_or(u32::MAX);
             if a.bits().saturating_mul(u64::from(e)) > 1_000_000 {
@@ -523,59 +506,49 @@ mod tests {
     use super::super::value::repr;
     use super::*;
 
-    fn dec(s: &str) -> String {
-        match ast_parse_python(s) {
-            Ok(calls) => calls
-                .iter()
-                .map(|c| {
-                    let args: Vec<String> = c
-                        .args
-                        .iter()
-                        .map(|(k, v)| format!("{}={}", k.as_deref().unwrap_or("**"), repr(v)))
-                        .collect();
-                    format!("{}({})", c.name, args.join(", "))
-                })
-                .collect::<Vec<_>>()
-                .join("; "),
-            Err(e) => format!("ERR {}", e.0),
-        }
-    }
+    /// (model output, the decoded calls; `ERR` = the decode fails).
+    #[rustfmt::skip]
+    const QUIRKS: &[(&str, &str)] = &[
+        ("[f(a=1, b='x')]", "f(a=1, b='x')"),
+        ("[f(a=-5, b=not 3, c=+2, d=-True)]", "f(a=-5, b=-3, c=-2, d=-1)"),
+        ("[f(a=-x)]", "ERR"),
+        ("[f(a=--1)]", "ERR"),
+        ("[f(a=x, b=np.array([1,2]), c=g(1), d=g(k=2))]", "f(a='x', b='np.array([1, 2])', c='g(1)', d={'g': {'k': 2}})"),
+        ("[f(a=2*3+1, b='a'+'b', c=[1]*2, d=7//-2, e=7%-2, f=2**-1)]", "f(a=7, b='ab', c=[1, 1], d=-4, e=-1, f=0.5)"),
+        ("[f(a=x[0], b=x[1:2], c=x[1,2])]", "f(a='x[0]', b='x[1:2]', c='x[(1, 2)]')"),
+        ("[f(a=...), g(b=(1,))]", "f(a='...'); g(b=(1,))"),
+        ("[f(a={1: 'a', 1.0: 'b', True: 'c'})]", "f(a={1: 'c'})"),
+        ("[f(a=1, a=2)]", "f(a=2)"),
+        ("[f(**k)]", "f(**='k')"),
+        ("[a[0].b(c=1), g()(d=2)]", "b(c=1); (d=2)"),
+        ("[f(a=lambda: 1)]", "ERR"),
+        ("[f(a=math.pi)]", "ERR"),
+        ("[f(a={**b})]", "ERR"),
+        ("[f(a={[1]: 2})]", "ERR"),
+        ("[{}]", "ERR"),
+        ("[]", "ERR"),
+        ("[f(a=1), 2]", "ERR"),
+        ("[()]", ""),
+        ("{f(a=1)}", "f(a=1)"),
+        ("[f(a=1/0)]", "ERR"),
+        ("[f(a='ab'*2, b=b'x'*-1, c=(1,)*2, d=7.5//2, e=-7.5%2, f=3/2, g=2**100//2**99)]",
+            "f(a='abab', b=b'', c=(1, 1), d=3.0, e=0.5, f=1.5, g=2)"),
+    ];
 
     #[test]
     fn quirks() {
-        assert_eq!(dec("[f(a=1, b='x')]"), "f(a=1, b='x')");
-        assert_eq!(
-            dec("[f(a=-5, b=not 3, c=+2, d=-True)]"),
-            "f(a=-5, b=-3, c=-2, d=-1)"
-        );
-        assert!(dec("[f(a=-x)]").starts_with("ERR"));
-        assert!(dec("[f(a=--1)]").starts_with("ERR"));
-        assert_eq!(
-            dec("[f(a=x, b=np.array([1,2]), c=g(1), d=g(k=2))]"),
-            "f(a='x', b='np.array([1, 2])', c='g(1)', d={'g': {'k': 2}})"
-        );
-        assert_eq!(
-            dec("[f(a=2*3+1, b='a'+'b', c=[1]*2, d=7//-2, e=7%-2, f=2**-1)]"),
-            "f(a=7, b='ab', c=[1, 1], d=-4, e=-1, f=0.5)"
-        );
-        assert_eq!(
-            dec("[f(a=x[0], b=x[1:2], c=x[1,2])]"),
-            "f(a='x[0]', b='x[1:2]', c='x[(1, 2)]')"
-        );
-        assert_eq!(dec("[f(a=...), g(b=(1,))]"), "f(a='...'); g(b=(1,))");
-        assert_eq!(dec("[f(a={1: 'a', 1.0: 'b', True: 'c'})]"), "f(a={1: 'c'})");
-        assert_eq!(dec("[f(a=1, a=2)]"), "f(a=2)");
-        assert_eq!(dec("[f(**k)]"), "f(**='k')");
-        assert_eq!(dec("[a[0].b(c=1), g()(d=2)]"), "b(c=1); (d=2)");
-        assert!(dec("[f(a=lambda: 1)]").starts_with("ERR"));
-        assert!(dec("[f(a=math.pi)]").starts_with("ERR"));
-        assert!(dec("[f(a={**b})]").starts_with("ERR"));
-        assert!(dec("[f(a={[1]: 2})]").starts_with("ERR"));
-        assert!(dec("[{}]").starts_with("ERR"));
-        assert!(dec("[]").starts_with("ERR"));
-        assert!(dec("[f(a=1), 2]").starts_with("ERR"));
-        assert_eq!(dec("[()]"), "");
-        assert_eq!(dec("{f(a=1)}"), "f(a=1)");
-        assert!(dec("[f(a=1/0)]").starts_with("ERR"));
+        for &(src, expected) in QUIRKS {
+            let got = ast_parse_python(src).map(|calls| {
+                let call = |c: &Call| {
+                    let arg = |(k, v): &(Option<String>, Value)| {
+                        format!("{}={}", k.as_deref().unwrap_or("**"), repr(v))
+                    };
+                    let args: Vec<String> = c.args.iter().map(arg).collect();
+                    format!("{}({})", c.name, args.join(", "))
+                };
+                calls.iter().map(call).collect::<Vec<_>>().join("; ")
+            });
+            assert_eq!(got.unwrap_or_else(|_| "ERR".into()), expected, "{src:?}");
+        }
     }
 }

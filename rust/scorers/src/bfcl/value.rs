@@ -171,6 +171,12 @@ fn int_float_eq(i: &Value, f: f64) -> bool {
     }
 }
 
+/// `float(b)`, or `None` where CPython raises `OverflowError`.
+pub fn int_to_float(b: &BigInt) -> Option<f64> {
+    let f: f64 = b.to_string().parse().unwrap_or(f64::INFINITY);
+    f.is_finite().then_some(f)
+}
+
 /// Exact integer value of an integral finite float.
 pub fn float_to_bigint(f: f64) -> Option<BigInt> {
     if !f.is_finite() || f.fract() != 0.0 {
@@ -442,73 +448,61 @@ fn join_repr(items: &[Value]) -> String {
 
 /// JSON rendering for debugging (`bfcl_decode_ast`); non-JSON types are tagged.
 pub fn to_debug_json(v: &Value, out: &mut String) {
+    let tagged = |tag: &str, out: &mut String| {
+        out.push_str(&format!("{{\"${tag}\": "));
+        json_str(&repr(v), out);
+        out.push('}');
+    };
     match v {
         Value::None => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Int(i) => out.push_str(&i.to_string()),
-        Value::Big(b) => out.push_str(&b.to_string()),
+        Value::Int(_) | Value::Big(_) => out.push_str(&repr(v)),
         Value::Float(f) if f.is_finite() => out.push_str(&repr_float(*f)),
-        Value::Float(f) => {
-            out.push_str("{\"$float\": ");
-            json_str(&repr_float(*f), out);
-            out.push('}');
-        }
-        Value::Complex(r, i) => {
-            out.push_str("{\"$complex\": ");
-            json_str(&repr_complex(*r, *i), out);
-            out.push('}');
-        }
+        Value::Float(_) => tagged("float", out),
+        Value::Complex(..) => tagged("complex", out),
+        Value::Bytes(_) => tagged("bytes", out),
         Value::Str(s) => json_str(s, out),
-        Value::Bytes(b) => {
-            out.push_str("{\"$bytes\": ");
-            json_str(&repr_bytes(b), out);
-            out.push('}');
+        Value::List(items) => {
+            out.push('[');
+            join(items, out, to_debug_json);
+            out.push(']');
         }
-        Value::List(items) => json_seq(items, out),
         Value::Tuple(items) => {
-            out.push_str("{\"$tuple\": ");
-            json_seq(items, out);
+            out.push_str("{\"$tuple\": [");
+            join(items, out, to_debug_json);
+            out.push_str("]}");
+        }
+        Value::Dict(d) if d.iter().all(|(k, _)| matches!(k, Value::Str(_))) => {
+            out.push('{');
+            join(d, out, |(k, v), out| {
+                to_debug_json(k, out);
+                out.push_str(": ");
+                to_debug_json(v, out);
+            });
             out.push('}');
         }
         Value::Dict(d) => {
-            if d.iter().all(|(k, _)| matches!(k, Value::Str(_))) {
-                out.push('{');
-                for (i, (k, v)) in d.iter().enumerate() {
-                    if i > 0 {
-                        out.push_str(", ");
-                    }
-                    to_debug_json(k, out);
-                    out.push_str(": ");
-                    to_debug_json(v, out);
-                }
-                out.push('}');
-            } else {
-                out.push_str("{\"$dict\": [");
-                for (i, (k, v)) in d.iter().enumerate() {
-                    if i > 0 {
-                        out.push_str(", ");
-                    }
-                    out.push('[');
-                    to_debug_json(k, out);
-                    out.push_str(", ");
-                    to_debug_json(v, out);
-                    out.push(']');
-                }
-                out.push_str("]}");
-            }
+            out.push_str("{\"$dict\": [");
+            join(d, out, |(k, v), out| {
+                out.push('[');
+                to_debug_json(k, out);
+                out.push_str(", ");
+                to_debug_json(v, out);
+                out.push(']');
+            });
+            out.push_str("]}");
         }
     }
 }
 
-fn json_seq(items: &[Value], out: &mut String) {
-    out.push('[');
+/// Each item written by `f`, separated by `", "`.
+pub fn join<T>(items: &[T], out: &mut String, f: impl Fn(&T, &mut String)) {
     for (i, item) in items.iter().enumerate() {
         if i > 0 {
             out.push_str(", ");
         }
-        to_debug_json(item, out);
+        f(item, out);
     }
-    out.push(']');
 }
 
 pub fn json_str(s: &str, out: &mut String) {
