@@ -15,10 +15,11 @@ from __future__ import annotations
 import json
 import sys
 import tempfile
+from dataclasses import asdict
 from importlib import metadata
 from pathlib import Path
 
-from support.tiny_comet import VARIANTS, build_tiny_comet, describe
+from support.tiny_comet import VARIANTS, build_tiny_comet
 
 OUT = Path(__file__).with_name("comet_reference.json")
 # Written for these tests (src, mt, ref), in the vocabulary of tiny_comet.VOCABULARY_TEXTS: short and long,
@@ -52,7 +53,7 @@ def main() -> int:
             model = comet.load_from_checkpoint(str(folder / "checkpoints" / "model.ckpt"))
             data = [{"src": src, "mt": mt, "ref": ref} for src, mt, ref in ROWS]
             scores = model.predict(data, batch_size=8, gpus=0, progress_bar=False).scores
-            variants[variant.name] = {"variant": describe(variant), "scores": scores}
+            variants[variant.name] = {"variant": asdict(variant), "scores": scores}
     made_with = {name: metadata.version(name) for name in ("unbabel-comet", "torch", "transformers", "numpy")}
     reference = {"made_with": made_with, "rows": [list(row) for row in ROWS], "variants": variants}
     OUT.write_text(json.dumps(reference, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")

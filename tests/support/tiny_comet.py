@@ -11,7 +11,7 @@ tests/support/comet_reference.py in a venv with unbabel-comet 2.2.6) stay valid.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -125,11 +125,3 @@ def build_tiny_comet(folder: Path, variant: Variant = Variant()) -> Path:
     )
     (folder / "hparams.yaml").write_text(yaml.safe_dump(parameters), encoding="utf-8")
     return folder
-
-
-def variant_of(name: str) -> Variant:
-    return next(v for v in VARIANTS if v.name == name)
-
-
-def describe(variant: Variant) -> dict[str, Any]:
-    return asdict(variant)
