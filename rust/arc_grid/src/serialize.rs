@@ -15,24 +15,14 @@ const PROMPT_TAIL: &str = "\n--テスト入力ここまで--\n";
 
 /// `json.dumps(grid)` for a list of lists of ints: `[[0, 1], [2, 3]]`.
 pub fn json_dumps<R: AsRef<[i64]>>(grid: &[R]) -> String {
-    let mut out =
-        String::with_capacity(2 + grid.iter().map(|r| 2 + 3 * r.as_ref().len()).sum::<usize>());
-    out.push('[');
-    for (i, row) in grid.iter().enumerate() {
-        if i > 0 {
-            out.push_str(", ");
-        }
-        out.push('[');
-        for (j, v) in row.as_ref().iter().enumerate() {
-            if j > 0 {
-                out.push_str(", ");
-            }
-            out.push_str(&v.to_string());
-        }
-        out.push(']');
-    }
-    out.push(']');
-    out
+    let row = |r: &R| format!("[{}]", join(r.as_ref(), ", "));
+    format!("[{}]", join(grid.iter().map(row), ", "))
+}
+
+/// Python's `sep.join(str(x) for x in items)`.
+fn join<T: ToString>(items: impl IntoIterator<Item = T>, sep: &str) -> String {
+    let strs: Vec<String> = items.into_iter().map(|x| x.to_string()).collect();
+    strs.join(sep)
 }
 
 /// Upstream `pretty_print_json(tile)`.
@@ -46,33 +36,19 @@ pub fn pretty_print_json<R: AsRef<[i64]>>(grid: &[R]) -> String {
 
 /// Upstream `pretty_print_tile(tile)`: `"\n".join(" ".join(str(e) for e in line) ...)`.
 pub fn pretty_print_tile<R: AsRef<[i64]>>(grid: &[R]) -> String {
-    grid.iter()
-        .map(|row| {
-            row.as_ref()
-                .iter()
-                .map(i64::to_string)
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
+    join(grid.iter().map(|row| join(row.as_ref(), " ")), "\n")
 }
 
 /// Upstream `convert_task_pairs_to_prompt(train, test)[0]["content"]`: `train` holds the
 /// `(input, output)` grids of the training pairs, in file order.
 pub fn format_prompt<R: AsRef<[i64]>, G: AsRef<[R]>>(train: &[(G, G)], test_input: &[R]) -> String {
+    let pretty = |g: &G| pretty_print_json(g.as_ref());
     let mut out = String::from(PROMPT_HEAD);
     for (i, (input, output)) in train.iter().enumerate() {
-        out.push_str(&format!("--例 {i}-- \n\n 入力: \n\n"));
-        out.push_str(&pretty_print_json(input.as_ref()));
-        out.push_str("\n\n出力: \n\n");
-        out.push_str(&pretty_print_json(output.as_ref()));
-        out.push_str("\n\n");
+        let (input, output) = (pretty(input), pretty(output));
+        out += &format!("--例 {i}-- \n\n 入力: \n\n{input}\n\n出力: \n\n{output}\n\n");
     }
-    out.push_str(PROMPT_MIDDLE);
-    out.push_str(&pretty_print_json(test_input));
-    out.push_str(PROMPT_TAIL);
-    out
+    out + PROMPT_MIDDLE + &pretty_print_json(test_input) + PROMPT_TAIL
 }
 
 #[cfg(test)]
@@ -83,19 +59,18 @@ mod tests {
 
     #[test]
     fn pretty_print() {
+        let cases: [(&[Vec<i64>], &str); 6] = [
+            (&[vec![0, 1], vec![2, 3]], "[\n  [0,1],\n  [2,3]\n]"),
+            (&[vec![0, 1]], "[\n  [0,1]\n]"),
+            (&[vec![7]], "[\n  [7]\n]"),
+            (&[vec![1], vec![2], vec![3]], "[\n  [1],\n  [2],\n  [3]\n]"),
+            (&[], "[]"),
+            (&[vec![]], "[\n  []\n]"),
+        ];
+        for (grid, pretty) in cases {
+            assert_eq!(pretty_print_json(grid), pretty, "{grid:?}");
+        }
         assert_eq!(json_dumps(&[[0i64, 1], [2, 3]]), "[[0, 1], [2, 3]]");
-        assert_eq!(
-            pretty_print_json(&[[0i64, 1], [2, 3]]),
-            "[\n  [0,1],\n  [2,3]\n]"
-        );
-        assert_eq!(pretty_print_json(&[[0i64, 1]]), "[\n  [0,1]\n]");
-        assert_eq!(pretty_print_json(&[[7i64]]), "[\n  [7]\n]");
-        assert_eq!(
-            pretty_print_json(&[[1i64], [2], [3]]),
-            "[\n  [1],\n  [2],\n  [3]\n]"
-        );
-        assert_eq!(pretty_print_json::<[i64; 0]>(&[]), "[]");
-        assert_eq!(pretty_print_json(&[[0i64; 0]]), "[\n  []\n]");
         assert_eq!(pretty_print_tile(&[[0i64, 1], [2, 3]]), "0 1\n2 3");
     }
 
@@ -116,15 +91,22 @@ mod tests {
         })
     }
 
+    /// What `np.array(g, np.int8)` makes of the grid.
+    fn wrapped(g: &[Vec<i64>]) -> Vec<Vec<i8>> {
+        g.iter()
+            .map(|r| r.iter().map(|&v| v as i8).collect())
+            .collect()
+    }
+
+    fn parsed(text: &str) -> Vec<Vec<i8>> {
+        cast_rows(&backscan(text).unwrap()).unwrap().to_rows()
+    }
+
     proptest! {
         #[test]
         fn serialize_then_parse_round_trips(g in grid_strategy()) {
-            for text in [pretty_print_json(&g), json_dumps(&g)] {
-                let parsed = cast_rows(&backscan(&text).unwrap()).unwrap().to_rows();
-                let wrapped: Vec<Vec<i8>> =
-                    g.iter().map(|r| r.iter().map(|&v| v as i8).collect()).collect();
-                prop_assert_eq!(parsed, wrapped);
-            }
+            prop_assert_eq!(parsed(&pretty_print_json(&g)), wrapped(&g));
+            prop_assert_eq!(parsed(&json_dumps(&g)), wrapped(&g));
         }
 
         #[test]
@@ -134,10 +116,7 @@ mod tests {
             after in "[^\\]}]{0,80}",
         ) {
             let text = format!("{before}\n{}\n{after}", pretty_print_json(&g));
-            let parsed = cast_rows(&backscan(&text).unwrap()).unwrap().to_rows();
-            let wrapped: Vec<Vec<i8>> =
-                g.iter().map(|r| r.iter().map(|&v| v as i8).collect()).collect();
-            prop_assert_eq!(parsed, wrapped);
+            prop_assert_eq!(parsed(&text), wrapped(&g));
         }
     }
 }
