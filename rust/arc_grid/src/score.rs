@@ -15,15 +15,7 @@ use std::collections::BTreeMap;
 /// pass@k of one test example: `max` over its attempts (`None` for no attempts — pandas
 /// would have no such group).
 pub fn pass_at_k(attempts: &[bool]) -> Option<f64> {
-    if attempts.is_empty() {
-        None
-    } else {
-        Some(if attempts.iter().any(|&a| a) {
-            1.0
-        } else {
-            0.0
-        })
-    }
+    (!attempts.is_empty()).then(|| f64::from(u8::from(attempts.contains(&true))))
 }
 
 /// pandas `group_mean` for one group: Kahan-compensated sum divided by the count.
@@ -53,23 +45,21 @@ fn pairwise_sum(a: &[f64]) -> f64 {
     if n < 8 {
         a.iter().fold(0.0, |acc, &x| acc + x)
     } else if n <= BLOCK {
-        let mut r = [0.0f64; 8];
-        r.copy_from_slice(a.get(..8).unwrap_or(&[0.0; 8]));
-        let whole = n - n % 8;
-        for chunk in a.get(8..whole).unwrap_or_default().chunks_exact(8) {
+        // numpy's unrolled loop: accumulator k takes every element at k mod 8 of the whole
+        // blocks, and the last n % 8 elements are added after the accumulators are combined.
+        let (blocks, tail) = a.split_at(n - n % 8);
+        let mut chunks = blocks.chunks_exact(8);
+        let first = chunks.next().and_then(|c| <[f64; 8]>::try_from(c).ok());
+        let mut r = first.unwrap_or_default();
+        for chunk in chunks {
             for (acc, &x) in r.iter_mut().zip(chunk) {
                 *acc += x;
             }
         }
-        let mut res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
-        for &x in a.get(whole..).unwrap_or_default() {
-            res += x;
-        }
-        res
+        let res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+        tail.iter().fold(res, |acc, &x| acc + x)
     } else {
-        let mut n2 = n / 2;
-        n2 -= n2 % 8;
-        let (lo, hi) = a.split_at(n2);
+        let (lo, hi) = a.split_at(n / 2 - n / 2 % 8);
         pairwise_sum(lo) + pairwise_sum(hi)
     }
 }
@@ -83,11 +73,7 @@ pub fn numpy_mean(values: &[f64]) -> f64 {
 /// are skipped; `None` if none remain.
 pub fn task_score(examples: &[Vec<bool>]) -> Option<f64> {
     let passes: Vec<f64> = examples.iter().filter_map(|a| pass_at_k(a)).collect();
-    if passes.is_empty() {
-        None
-    } else {
-        Some(kahan_mean(&passes))
-    }
+    (!passes.is_empty()).then(|| kahan_mean(&passes))
 }
 
 /// Version score (`arc-agi-1` / `arc-agi-2` column): mean over tasks, in task-id order,
@@ -104,25 +90,28 @@ mod tests {
 
     #[test]
     fn pass_at_2() {
-        assert_eq!(pass_at_k(&[false, true]), Some(1.0));
-        assert_eq!(pass_at_k(&[false, false]), Some(0.0));
-        assert_eq!(pass_at_k(&[true]), Some(1.0));
-        assert_eq!(pass_at_k(&[]), None);
+        let cases: [(&[bool], _); 4] = [
+            (&[false, true], Some(1.0)),
+            (&[false, false], Some(0.0)),
+            (&[true], Some(1.0)),
+            (&[], None),
+        ];
+        for (attempts, pass) in cases {
+            assert_eq!(pass_at_k(attempts), pass, "{attempts:?}");
+        }
     }
 
     #[test]
     fn golden_shape() {
         // arc-agi-1 golden: 10 tasks, 5 solved → 0.5
-        let mut tasks = BTreeMap::new();
-        for i in 0..10 {
-            tasks.insert(format!("t{i}"), vec![vec![i % 2 == 0, false]]);
-        }
-        assert_eq!(version_score(&tasks), 0.5);
+        let tasks = (0..10).map(|i| (format!("t{i}"), vec![vec![i % 2 == 0, false]]));
+        assert_eq!(version_score(&tasks.collect()), 0.5);
         assert!(version_score(&BTreeMap::new()).is_nan());
-        let mut mixed = BTreeMap::new();
-        mixed.insert("a".to_owned(), vec![vec![true], vec![false], vec![false]]);
-        mixed.insert("b".to_owned(), vec![vec![], vec![true]]);
-        mixed.insert("c".to_owned(), vec![vec![]]);
+        let mixed = BTreeMap::from([
+            ("a".to_owned(), vec![vec![true], vec![false], vec![false]]),
+            ("b".to_owned(), vec![vec![], vec![true]]),
+            ("c".to_owned(), vec![vec![]]),
+        ]);
         assert_eq!(version_score(&mixed), (1.0 / 3.0 + 1.0) / 2.0);
     }
 
