@@ -58,73 +58,29 @@ pub fn decimal_value(c: char) -> Option<u8> {
 
 /// `int(s)`; `None` where CPython raises `ValueError`.
 pub fn parse_py_int(s: &str) -> Option<PyInt> {
-    let mut buf = Vec::with_capacity(s.len());
-    for c in s.chars() {
-        let cp = c as u32;
-        if cp < 127 {
-            buf.push(u8::try_from(cp).ok()?);
-        } else if is_space(c) {
-            buf.push(b' ');
-        } else {
-            buf.push(b'0' + decimal_value(c)?);
-        }
-    }
-    if buf.contains(&0) {
+    // Step 1. A NUL needs no check of its own: it is neither whitespace, sign nor digit.
+    let ascii: String = s
+        .chars()
+        .map(|c| match c {
+            '\0'..='\u{7e}' => Some(c),
+            _ if is_space(c) => Some(' '),
+            _ => decimal_value(c).map(|d| char::from(b'0' + d)),
+        })
+        .collect::<Option<_>>()?;
+    // Step 2, on what remains once the C whitespace around it is stripped.
+    let literal = ascii.trim_matches(|c| matches!(c, ' ' | '\t' | '\n' | '\r' | '\x0b' | '\x0c'));
+    let unsigned = literal.strip_prefix(['+', '-']).unwrap_or(literal);
+    let digits = unsigned.bytes().filter(u8::is_ascii_digit).count();
+    let well_formed = unsigned.bytes().all(|b| b.is_ascii_digit() || b == b'_')
+        && !unsigned.starts_with('_')
+        && !unsigned.ends_with('_')
+        && !unsigned.contains("__");
+    if !well_formed || digits == 0 || digits > crate::json::MAX_INT_DIGITS {
         return None;
     }
-    let is_ws = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0B | 0x0C);
-    let mut rest = buf.as_slice();
-    while let Some((b, tail)) = rest.split_first() {
-        if !is_ws(b) {
-            break;
-        }
-        rest = tail;
-    }
-    let mut negative = false;
-    if let Some((&b, tail)) = rest.split_first() {
-        if b == b'+' || b == b'-' {
-            negative = b == b'-';
-            rest = tail;
-        }
-    }
-    if rest.first() == Some(&b'_') {
-        return None;
-    }
-    let mut digits = 0usize;
-    let mut magnitude: u128 = 0;
-    let mut prev = 0u8;
-    let mut consumed = 0usize;
-    for &b in rest {
-        if b == b'_' {
-            if prev == b'_' {
-                return None;
-            }
-        } else if b.is_ascii_digit() {
-            digits += 1;
-            // Saturate well above the i64 range; only "fits i64 or not" matters.
-            magnitude = (magnitude * 10 + u128::from(b - b'0')).min(u128::from(u64::MAX) + 1);
-        } else {
-            break;
-        }
-        prev = b;
-        consumed += 1;
-    }
-    if prev == b'_' || digits == 0 || digits > crate::json::MAX_INT_DIGITS {
-        return None;
-    }
-    let tail = rest.get(consumed..).unwrap_or_default();
-    if !tail.iter().all(is_ws) {
-        return None;
-    }
-    let value = if negative {
-        0i128.checked_sub_unsigned(magnitude)
-    } else {
-        i128::try_from(magnitude).ok()
-    };
-    Some(match value.and_then(|v| i64::try_from(v).ok()) {
-        Some(v) => PyInt::Small(v),
-        None => PyInt::Big,
-    })
+    // Now only a sign and digits: i64's parser fails on overflow alone.
+    let plain: String = literal.chars().filter(|&c| c != '_').collect();
+    Some(plain.parse().map_or(PyInt::Big, PyInt::Small))
 }
 
 #[cfg(test)]
@@ -183,18 +139,21 @@ mod tests {
 
     #[test]
     fn decimal_table() {
-        assert_eq!(decimal_value('0'), Some(0));
-        assert_eq!(decimal_value('9'), Some(9));
-        assert_eq!(decimal_value('/'), None);
-        assert_eq!(decimal_value(':'), None);
-        assert_eq!(decimal_value('\u{1D7CE}'), Some(0));
-        assert_eq!(decimal_value('\u{1D7FF}'), Some(9));
-        assert_eq!(decimal_value('\u{1FBF9}'), Some(9));
-        assert_eq!(decimal_value('\u{1FBFA}'), None);
-        assert_eq!(decimal_value('\u{2F}'), None);
-        assert_eq!(decimal_value('\u{0}'), None);
-        assert_eq!(decimal_value('\u{FF19}'), Some(9));
-        assert_eq!(decimal_value('\u{FF1A}'), None);
+        for (c, d) in [
+            ('0', Some(0)),
+            ('9', Some(9)),
+            ('/', None),
+            (':', None),
+            ('\u{1D7CE}', Some(0)),
+            ('\u{1D7FF}', Some(9)),
+            ('\u{1FBF9}', Some(9)),
+            ('\u{1FBFA}', None),
+            ('\u{0}', None),
+            ('\u{FF19}', Some(9)),
+            ('\u{FF1A}', None),
+        ] {
+            assert_eq!(decimal_value(c), d, "{c:?}");
+        }
     }
 
     proptest! {
