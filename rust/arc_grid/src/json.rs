@@ -94,14 +94,13 @@ pub fn loads(s: &str) -> Result<Value, JsonError> {
     }
     let mut p = Parser {
         src: s,
-        b: s.as_bytes(),
         pos: 0,
         depth: 0,
     };
     p.skip_ws();
     let v = p.value()?;
     p.skip_ws();
-    if p.pos != p.b.len() {
+    if p.pos != s.len() {
         return Err(decode_err(p.pos, "Extra data"));
     }
     Ok(v)
@@ -113,7 +112,6 @@ fn decode_err(pos: usize, msg: &'static str) -> JsonError {
 
 struct Parser<'a> {
     src: &'a str,
-    b: &'a [u8],
     pos: usize,
     depth: usize,
 }
@@ -121,12 +119,26 @@ struct Parser<'a> {
 impl Parser<'_> {
     #[inline]
     fn peek(&self) -> Option<u8> {
-        self.b.get(self.pos).copied()
+        self.peek_at(self.pos)
     }
 
     #[inline]
     fn peek_at(&self, i: usize) -> Option<u8> {
-        self.b.get(i).copied()
+        self.src.as_bytes().get(i).copied()
+    }
+
+    /// Where the run of ASCII digits that starts at `i` ends.
+    fn digits_end(&self, i: usize) -> usize {
+        i + self
+            .bytes_from(i)
+            .iter()
+            .take_while(|c| c.is_ascii_digit())
+            .count()
+    }
+
+    /// The bytes from `i` on (none past the end).
+    fn bytes_from(&self, i: usize) -> &[u8] {
+        self.src.as_bytes().get(i..).unwrap_or_default()
     }
 
     #[inline]
@@ -136,82 +148,72 @@ impl Parser<'_> {
         }
     }
 
-    fn starts_with(&self, lit: &[u8]) -> bool {
-        self.b
-            .get(self.pos..)
-            .is_some_and(|rest| rest.starts_with(lit))
-    }
-
     fn value(&mut self) -> Result<Value, JsonError> {
         match self.peek() {
             Some(b'"') => {
                 self.pos += 1;
                 self.string().map(Value::Str)
             }
-            Some(b'[') => {
-                self.enter()?;
-                let r = self.array();
+            Some(open @ (b'[' | b'{')) => {
+                self.depth += 1;
+                if self.depth > MAX_DEPTH {
+                    return Err(JsonError::TooDeep);
+                }
+                self.pos += 1;
+                let v = if open == b'[' {
+                    self.items(b']', Self::value).map(Value::List)
+                } else {
+                    self.items(b'}', Self::pair).map(Value::Object)
+                };
                 self.depth -= 1;
-                r
+                v
             }
-            Some(b'{') => {
-                self.enter()?;
-                let r = self.object();
-                self.depth -= 1;
-                r
-            }
-            Some(b'n') if self.starts_with(b"null") => {
-                self.pos += 4;
-                Ok(Value::Null)
-            }
-            Some(b't') if self.starts_with(b"true") => {
-                self.pos += 4;
-                Ok(Value::Bool(true))
-            }
-            Some(b'f') if self.starts_with(b"false") => {
-                self.pos += 5;
-                Ok(Value::Bool(false))
-            }
-            Some(b'N') if self.starts_with(b"NaN") => {
-                self.pos += 3;
-                Ok(Value::Float(f64::NAN))
-            }
-            Some(b'I') if self.starts_with(b"Infinity") => {
-                self.pos += 8;
-                Ok(Value::Float(f64::INFINITY))
-            }
-            Some(b'-') if self.starts_with(b"-Infinity") => {
-                self.pos += 9;
-                Ok(Value::Float(f64::NEG_INFINITY))
-            }
-            _ => self.number(),
+            _ => match self.keyword() {
+                Some(v) => Ok(v),
+                None => self.number(),
+            },
         }
     }
 
-    fn enter(&mut self) -> Result<(), JsonError> {
-        self.depth += 1;
-        if self.depth > MAX_DEPTH {
-            return Err(JsonError::TooDeep);
-        }
-        self.pos += 1;
-        Ok(())
+    /// `null`, `true`, `false`, `NaN`, `Infinity` or `-Infinity` at the cursor. Kept out of
+    /// [`Self::value`] so the recursive frame stays small enough for [`MAX_DEPTH`] in debug builds.
+    fn keyword(&mut self) -> Option<Value> {
+        // The keywords start with distinct bytes, so the order of the checks is free.
+        const KEYWORDS: [(&str, Value); 6] = [
+            ("null", Value::Null),
+            ("true", Value::Bool(true)),
+            ("false", Value::Bool(false)),
+            ("NaN", Value::Float(f64::NAN)),
+            ("Infinity", Value::Float(f64::INFINITY)),
+            ("-Infinity", Value::Float(f64::NEG_INFINITY)),
+        ];
+        let (word, v) = KEYWORDS
+            .into_iter()
+            .find(|(word, _)| self.bytes_from(self.pos).starts_with(word.as_bytes()))?;
+        self.pos += word.len();
+        Some(v)
     }
 
-    /// After `[`: CPython `_parse_array_unicode`.
-    fn array(&mut self) -> Result<Value, JsonError> {
+    /// After `[` or `{`: the comma-separated items up to `close`, CPython
+    /// `_parse_array_unicode` / `_parse_object_unicode`.
+    fn items<T>(
+        &mut self,
+        close: u8,
+        item: fn(&mut Self) -> Result<T, JsonError>,
+    ) -> Result<Vec<T>, JsonError> {
         let mut items = Vec::new();
         self.skip_ws();
-        if self.peek() == Some(b']') {
+        if self.peek() == Some(close) {
             self.pos += 1;
-            return Ok(Value::List(items));
+            return Ok(items);
         }
         loop {
-            items.push(self.value()?);
+            items.push(item(self)?);
             self.skip_ws();
             match self.peek() {
-                Some(b']') => {
+                Some(c) if c == close => {
                     self.pos += 1;
-                    return Ok(Value::List(items));
+                    return Ok(items);
                 }
                 Some(b',') => {
                     self.pos += 1;
@@ -222,44 +224,23 @@ impl Parser<'_> {
         }
     }
 
-    /// After `{`: CPython `_parse_object_unicode`.
-    fn object(&mut self) -> Result<Value, JsonError> {
-        let mut pairs = Vec::new();
+    /// One `"key": value` of an object.
+    fn pair(&mut self) -> Result<(String, Value), JsonError> {
+        if self.peek() != Some(b'"') {
+            return Err(decode_err(
+                self.pos,
+                "Expecting property name enclosed in double quotes",
+            ));
+        }
+        self.pos += 1;
+        let key = self.string()?;
         self.skip_ws();
-        if self.peek() == Some(b'}') {
-            self.pos += 1;
-            return Ok(Value::Object(pairs));
+        if self.peek() != Some(b':') {
+            return Err(decode_err(self.pos, "Expecting ':' delimiter"));
         }
-        loop {
-            if self.peek() != Some(b'"') {
-                return Err(decode_err(
-                    self.pos,
-                    "Expecting property name enclosed in double quotes",
-                ));
-            }
-            self.pos += 1;
-            let key = self.string()?;
-            self.skip_ws();
-            if self.peek() != Some(b':') {
-                return Err(decode_err(self.pos, "Expecting ':' delimiter"));
-            }
-            self.pos += 1;
-            self.skip_ws();
-            let v = self.value()?;
-            pairs.push((key, v));
-            self.skip_ws();
-            match self.peek() {
-                Some(b'}') => {
-                    self.pos += 1;
-                    return Ok(Value::Object(pairs));
-                }
-                Some(b',') => {
-                    self.pos += 1;
-                    self.skip_ws();
-                }
-                _ => return Err(decode_err(self.pos, "Expecting ',' delimiter")),
-            }
-        }
+        self.pos += 1;
+        self.skip_ws();
+        Ok((key, self.value()?))
     }
 
     /// After the opening quote: CPython `scanstring_unicode(strict=True)`.
@@ -269,16 +250,11 @@ impl Parser<'_> {
         loop {
             // Copy the run up to the next quote, backslash or control character. These are
             // ASCII, so the run ends on a UTF-8 boundary.
-            let run_start = self.pos;
-            while let Some(c) = self.peek() {
-                if c == b'"' || c == b'\\' || c < 0x20 {
-                    break;
-                }
-                self.pos += 1;
-            }
-            if let Some(run) = self.src.get(run_start..self.pos) {
-                out.push_str(run);
-            }
+            let rest = self.src.get(self.pos..).unwrap_or_default();
+            let special = |c| matches!(c, '"' | '\\' | '\0'..='\u{1f}');
+            let run = rest.find(special).unwrap_or(rest.len());
+            out.push_str(rest.get(..run).unwrap_or_default());
+            self.pos += run;
             match self.peek() {
                 None => return Err(decode_err(start, "Unterminated string starting at")),
                 Some(b'"') => {
@@ -312,10 +288,7 @@ impl Parser<'_> {
             b'u' => {
                 let hi = self.hex4()?;
                 let mut cp = hi;
-                if (0xD800..0xDC00).contains(&hi)
-                    && self.peek() == Some(b'\\')
-                    && self.peek_at(self.pos + 1) == Some(b'u')
-                {
+                if (0xD800..0xDC00).contains(&hi) && self.bytes_from(self.pos).starts_with(b"\\u") {
                     // CPython decodes the next \uXXXX eagerly; bad hex there is an error.
                     let save = self.pos;
                     self.pos += 2;
@@ -335,14 +308,10 @@ impl Parser<'_> {
     }
 
     fn hex4(&mut self) -> Result<u32, JsonError> {
-        let mut v = 0u32;
-        for i in 0..4 {
-            let d = self
-                .peek_at(self.pos + i)
-                .and_then(|b| (b as char).to_digit(16))
-                .ok_or(decode_err(self.pos, "Invalid \\uXXXX escape"))?;
-            v = (v << 4) | d;
-        }
+        let hex = self.src.get(self.pos..self.pos + 4);
+        let hex = hex.filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()));
+        let v = hex.and_then(|h| u32::from_str_radix(h, 16).ok());
+        let v = v.ok_or(decode_err(self.pos, "Invalid \\uXXXX escape"))?;
         self.pos += 4;
         Ok(v)
     }
@@ -350,52 +319,31 @@ impl Parser<'_> {
     /// CPython `_match_number_unicode`.
     fn number(&mut self) -> Result<Value, JsonError> {
         let start = self.pos;
-        let digit = |b: Option<u8>| b.is_some_and(|c| c.is_ascii_digit());
-        let mut i = start;
-        let negative = self.peek_at(i) == Some(b'-');
-        if negative {
-            i += 1;
-        }
-        match self.peek_at(i) {
-            Some(b'1'..=b'9') => {
-                i += 1;
-                while digit(self.peek_at(i)) {
-                    i += 1;
-                }
-            }
-            Some(b'0') => i += 1,
+        let int_start = start + usize::from(self.peek() == Some(b'-'));
+        let int_end = match self.peek_at(int_start) {
+            Some(b'1'..=b'9') => self.digits_end(int_start + 1),
+            Some(b'0') => int_start + 1,
             _ => return Err(decode_err(start, "Expecting value")),
+        };
+        // A fraction or an exponent needs at least one digit, else it is not part of the number.
+        let mut end = int_end;
+        if self.peek_at(end) == Some(b'.') && self.digits_end(end + 1) > end + 1 {
+            end = self.digits_end(end + 1);
         }
-        let int_end = i;
-        let mut is_float = false;
-        if self.peek_at(i) == Some(b'.') && digit(self.peek_at(i + 1)) {
-            is_float = true;
-            i += 2;
-            while digit(self.peek_at(i)) {
-                i += 1;
-            }
-        }
-        if matches!(self.peek_at(i), Some(b'e' | b'E')) {
-            let mut j = i + 1;
-            if matches!(self.peek_at(j), Some(b'-' | b'+')) {
-                j += 1;
-            }
-            let exp_digits = j;
-            while digit(self.peek_at(j)) {
-                j += 1;
-            }
-            if j > exp_digits {
-                is_float = true;
-                i = j;
+        if matches!(self.peek_at(end), Some(b'e' | b'E')) {
+            let exp_start =
+                end + 1 + usize::from(matches!(self.peek_at(end + 1), Some(b'-' | b'+')));
+            if self.digits_end(exp_start) > exp_start {
+                end = self.digits_end(exp_start);
             }
         }
-        self.pos = i;
-        let lit = self.src.get(start..i).unwrap_or("");
-        if is_float {
+        self.pos = end;
+        let lit = self.src.get(start..end).unwrap_or("");
+        if end > int_end {
             // Rust's parse is correctly rounded like CPython's dtoa; overflow gives ±inf.
             return Ok(Value::Float(lit.parse::<f64>().unwrap_or(f64::NAN)));
         }
-        if int_end - start - usize::from(negative) > MAX_INT_DIGITS {
+        if int_end - int_start > MAX_INT_DIGITS {
             return Err(JsonError::IntTooManyDigits);
         }
         Ok(match lit.parse::<i64>() {
