@@ -23,8 +23,6 @@ pub use checker::{Language, Verdict};
 pub use resolve::{Call, DecodeError};
 pub use value::Value;
 
-use treesit::TsOutput;
-
 /// Errors that are not a verdict: bad inputs, or inputs on which upstream raises
 /// (the whole upstream evaluation would crash).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,68 +69,16 @@ pub fn strip_think(raw: &str) -> &str {
 /// `default_decode_ast_prompting(result, language)`.
 pub fn decode_ast(result: &str, lang: Language) -> Result<Decoded, DecodeError> {
     let s = result.trim_matches(|c| c == '`' || c == '\n' || c == ' ');
-    if lang == Language::Python {
-        // `ast_parse` strips `[`, `]` and `'` from both ends, so the brackets added
-        // below would be stripped again: parse `s` directly.
-        return resolve::ast_parse_python(s).map(Decoded::Calls);
-    }
-    let mut t = String::with_capacity(s.len() + 2);
-    if !s.starts_with('[') {
-        t.push('[');
-    }
-    t.push_str(s);
-    if !t.ends_with(']') {
-        t.push(']');
-    }
-    // input_str[1:-1]; both ends are ASCII brackets here.
-    let inner = &t[1..t.len() - 1];
-    let out = if lang == Language::Java {
-        treesit::parse_java(inner)?
-    } else {
-        treesit::parse_js(inner)?
-    };
-    Ok(match out {
-        TsOutput::Calls(c) => Decoded::Calls(c),
-        TsOutput::NoCall => Decoded::NotCallFormat,
-    })
-}
-
-/// The language upstream's `evaluate_task` picks for a category.
-pub fn language_for(category: &str) -> Language {
-    if category.contains("javascript") {
-        Language::JavaScript
-    } else if category.contains("java") {
-        Language::Java
-    } else {
-        Language::Python
-    }
-}
-
-/// Parsed inputs of one item (the JSON of the data file's `function` list and of the
-/// possible answer's `ground_truth`).
-pub struct Item {
-    pub functions: Value,
-    pub possible_answer: Option<Value>,
-}
-
-impl Item {
-    pub fn parse(
-        functions_json: &str,
-        possible_answer_json: Option<&str>,
-    ) -> Result<Item, BfclError> {
-        let functions = json::parse(functions_json)
-            .map_err(|e| BfclError::Input(format!("functions_json: {e}")))?;
-        let possible_answer = match possible_answer_json {
-            Some(s) => Some(
-                json::parse(s)
-                    .map_err(|e| BfclError::Input(format!("possible_answer_json: {e}")))?,
-            ),
-            None => None,
-        };
-        Ok(Item {
-            functions,
-            possible_answer,
-        })
+    match lang {
+        // `ast_parse` strips `[`, `]` and `'` from both ends, so the brackets upstream
+        // adds would be stripped again: parse `s` directly.
+        Language::Python => resolve::ast_parse_python(s).map(Decoded::Calls),
+        // Upstream adds a `[` and a `]` where missing, then parses `input_str[1:-1]`.
+        _ => {
+            let inner = s.strip_prefix('[').unwrap_or(s);
+            let inner = inner.strip_suffix(']').unwrap_or(inner);
+            treesit::parse(inner, lang == Language::Java)
+        }
     }
 }
 
@@ -173,7 +119,14 @@ impl Category {
             name,
             relevance: name.contains("relevance"),
             irrelevance: name.contains("irrelevance"),
-            lang: language_for(name),
+            // The (ir)relevance categories decode as Python (`relevance_file_runner`).
+            lang: if name.contains("javascript") {
+                Language::JavaScript
+            } else if name.contains("java") {
+                Language::Java
+            } else {
+                Language::Python
+            },
         })
     }
 
@@ -191,7 +144,10 @@ impl Category {
 /// [`Prepared::check`] is the model output only. `Send + Sync` (plain data).
 pub struct Prepared {
     category: Category,
-    item: Item,
+    /// The data file's `function` list (`None` for the (ir)relevance categories).
+    functions: Value,
+    /// The possible answer's `ground_truth` (`None` for the (ir)relevance categories).
+    possible_answer: Value,
 }
 
 impl Prepared {
@@ -204,23 +160,26 @@ impl Prepared {
         possible_answer_json: Option<&str>,
     ) -> Result<Prepared, BfclError> {
         let category = Category::parse(category)?;
-        if category.relevance {
-            return Ok(Prepared {
-                category,
-                item: Item {
-                    functions: Value::None,
-                    possible_answer: None,
-                },
-            });
-        }
-        let item = Item::parse(functions_json, possible_answer_json)?;
-        if item.possible_answer.is_none() {
-            return Err(BfclError::Input(format!(
-                "category {:?} needs a possible answer",
-                category.name
-            )));
-        }
-        Ok(Prepared { category, item })
+        let parse = |what: &str, text: &str| {
+            json::parse(text).map_err(|e| BfclError::Input(format!("{what}: {e}")))
+        };
+        let (functions, possible_answer) = if category.relevance {
+            (Value::None, Value::None)
+        } else {
+            let functions = parse("functions_json", functions_json)?;
+            let Some(answer) = possible_answer_json else {
+                return Err(BfclError::Input(format!(
+                    "category {:?} needs a possible answer",
+                    category.name
+                )));
+            };
+            (functions, parse("possible_answer_json", answer)?)
+        };
+        Ok(Prepared {
+            category,
+            functions,
+            possible_answer,
+        })
     }
 
     pub fn category(&self) -> Category {
@@ -229,7 +188,8 @@ impl Prepared {
 
     /// Score one model output: `(valid, error_type)`.
     pub fn check(&self, raw_output: &str) -> Result<Verdict, BfclError> {
-        check_category(self.category, raw_output, &self.item)
+        let decoded = decode_ast(strip_think(raw_output), self.category.lang);
+        self.verdict(decoded, false)
     }
 
     /// Score the structured tool calls of a function-calling model, `(name, arguments
@@ -241,12 +201,41 @@ impl Prepared {
         calls: &[(&str, &str)],
         underscore_to_dot: bool,
     ) -> Result<Verdict, BfclError> {
-        verdict_of(
-            self.category,
-            decode_tool_calls(calls),
-            &self.item,
+        self.verdict(decode_tool_calls(calls), underscore_to_dot)
+    }
+
+    /// The verdict on decoded calls: upstream's relevance rule, or `ast_checker` after its
+    /// decode and call-format pre-checks.
+    fn verdict(
+        &self,
+        decoded: Result<Decoded, DecodeError>,
+        underscore_to_dot: bool,
+    ) -> Result<Verdict, BfclError> {
+        let category = self.category;
+        if category.relevance {
+            let contains_call = matches!(&decoded, Ok(Decoded::Calls(c)) if !c.is_empty());
+            return Ok(match (category.irrelevance, contains_call) {
+                (true, false) | (false, true) => Verdict::ok(),
+                (true, true) => Verdict::fail("irrelevance_error:decoder_success"),
+                (false, false) => Verdict::fail("relevance_error:decoder_failed"),
+            });
+        }
+        let calls = match decoded {
+            Err(_) => return Ok(Verdict::fail("ast_decoder:decoder_failed")),
+            Ok(Decoded::NotCallFormat) => {
+                return Ok(Verdict::fail("ast_decoder:decoder_wrong_output_format"))
+            }
+            Ok(Decoded::Calls(c)) => c,
+        };
+        checker::ast_checker(
+            &self.functions,
+            &calls,
+            &self.possible_answer,
+            category.lang,
+            category.name,
             underscore_to_dot,
         )
+        .map_err(|c| BfclError::Crash(c.0))
     }
 }
 
@@ -280,61 +269,6 @@ pub fn check_json_batch(
             check_json(category, raw, functions, *answer).map_err(|e| (i, e))
         })
         .collect()
-}
-
-fn check_category(category: Category, raw_output: &str, item: &Item) -> Result<Verdict, BfclError> {
-    // (Ir)relevance always decodes as Python (`relevance_file_runner`).
-    let lang = if category.relevance {
-        Language::Python
-    } else {
-        category.lang
-    };
-    verdict_of(
-        category,
-        decode_ast(strip_think(raw_output), lang),
-        item,
-        false,
-    )
-}
-
-/// The verdict on decoded calls: upstream's relevance rule, or `ast_checker` after its
-/// decode and call-format pre-checks.
-fn verdict_of(
-    category: Category,
-    decoded: Result<Decoded, DecodeError>,
-    item: &Item,
-    underscore_to_dot: bool,
-) -> Result<Verdict, BfclError> {
-    if category.relevance {
-        let contains_call = matches!(&decoded, Ok(Decoded::Calls(c)) if !c.is_empty());
-        return Ok(match (category.irrelevance, contains_call) {
-            (true, false) | (false, true) => Verdict::ok(),
-            (true, true) => Verdict::fail("irrelevance_error:decoder_success"),
-            (false, false) => Verdict::fail("relevance_error:decoder_failed"),
-        });
-    }
-    let Some(possible_answer) = &item.possible_answer else {
-        return Err(BfclError::Input(format!(
-            "category {:?} needs a possible answer",
-            category.name
-        )));
-    };
-    let calls = match decoded {
-        Err(_) => return Ok(Verdict::fail("ast_decoder:decoder_failed")),
-        Ok(Decoded::NotCallFormat) => {
-            return Ok(Verdict::fail("ast_decoder:decoder_wrong_output_format"))
-        }
-        Ok(Decoded::Calls(c)) => c,
-    };
-    checker::ast_checker(
-        &item.functions,
-        &calls,
-        possible_answer,
-        category.lang,
-        category.name,
-        underscore_to_dot,
-    )
-    .map_err(|c| BfclError::Crash(c.0))
 }
 
 /// A function-calling handler's `decode_ast`: `[{name: json.loads(arguments)}]` for the

@@ -9,18 +9,11 @@ use tree_sitter::{Language, Node, Parser};
 use super::convert::{is_quoted, slice_1_m1};
 use super::resolve::{Call, DecodeError};
 use super::value::Value;
-
-/// What a tree-sitter decoder returned.
-pub enum TsOutput {
-    /// `[{name: {param: "text"}}]`.
-    Calls(Vec<Call>),
-    /// Java's `{}` / JavaScript's `None` when no call was found (not call format).
-    NoCall,
-}
+use super::Decoded;
 
 thread_local! {
-    static JAVA: RefCell<Option<Parser>> = const { RefCell::new(None) };
-    static JS: RefCell<Option<Parser>> = const { RefCell::new(None) };
+    /// This thread's parsers, `[JavaScript, Java]`, made on first use.
+    static PARSERS: RefCell<[Option<Parser>; 2]> = const { RefCell::new([None, None]) };
 }
 
 fn language(java: bool) -> Language {
@@ -31,63 +24,40 @@ fn language(java: bool) -> Language {
     }
 }
 
-fn with_parser<T>(
-    slot: &'static std::thread::LocalKey<RefCell<Option<Parser>>>,
-    java: bool,
-    f: impl FnOnce(&mut Parser) -> Result<T, DecodeError>,
-) -> Result<T, DecodeError> {
-    slot.with(|cell| {
-        let mut guard = cell.borrow_mut();
-        if guard.is_none() {
-            let mut p = Parser::new();
-            p.set_language(&language(java))
-                .map_err(|e| DecodeError(format!("tree-sitter language error: {e}").into()))?;
-            *guard = Some(p);
-        }
-        match guard.as_mut() {
-            Some(p) => f(p),
-            None => Err(DecodeError("no parser".into())),
-        }
-    })
-}
-
-/// S-expression of the parse tree (for debugging / cross-checks).
-pub fn sexp(src: &str, java: bool) -> Result<String, DecodeError> {
-    let slot = if java { &JAVA } else { &JS };
-    with_parser(slot, java, |p| {
-        let tree = p
+/// `parse_java_function_call(src)` or `parse_javascript_function_call(src)`: the call,
+/// or `NotCallFormat` (Java's `{}`, JavaScript's `None`) where there is none.
+pub fn parse(src: &str, java: bool) -> Result<Decoded, DecodeError> {
+    PARSERS.with_borrow_mut(|parsers| {
+        let slot = &mut parsers[usize::from(java)];
+        let parser = match slot {
+            Some(p) => p,
+            None => {
+                let mut p = Parser::new();
+                p.set_language(&language(java))
+                    .map_err(|e| DecodeError(format!("tree-sitter language error: {e}").into()))?;
+                slot.insert(p)
+            }
+        };
+        let tree = parser
             .parse(src, None)
             .ok_or_else(|| DecodeError("parse failed".into()))?;
-        Ok(tree.root_node().to_sexp())
-    })
-}
-
-/// Upstream's `"ERROR" in root.sexp()` (a tree without error or missing nodes prints
-/// no `ERROR`: no node kind of these grammars spells it, which a test checks).
-fn sexp_says_error(root: Node) -> bool {
-    root.has_error() && root.to_sexp().contains("ERROR")
-}
-
-/// Python's `source_code[start_byte:end_byte]`: byte offsets used as code-point
-/// indices into the `str` (an upstream quirk for non-ASCII input).
-struct PyText {
-    chars: Vec<char>,
-}
-
-impl PyText {
-    fn get(&self, node: Node) -> String {
-        let n = self.chars.len();
-        let a = node.start_byte().min(n);
-        let b = node.end_byte().min(n);
-        if a >= b {
-            return String::new();
+        let root = tree.root_node();
+        // Upstream's `"ERROR" in root.sexp()` (a tree without error or missing nodes
+        // prints no `ERROR`: no node kind of these grammars spells it, which a test checks).
+        if root.has_error() && root.to_sexp().contains("ERROR") {
+            return Err(DecodeError(if java {
+                "Exception: Error parsing java the source code.".into()
+            } else {
+                "SyntaxError: Error js parsing the source code.".into()
+            }));
         }
-        self.chars[a..b].iter().collect()
-    }
-}
-
-fn owned_call(name: String, args: Vec<(Option<String>, Value)>) -> Call {
-    Call { name, args }
+        let call = if java {
+            java_find_call(&src.chars().collect::<Vec<_>>(), root)?
+        } else {
+            js_call(src, root)?
+        };
+        Ok(call.map_or(Decoded::NotCallFormat, |c| Decoded::Calls(vec![c])))
+    })
 }
 
 fn children(node: Node) -> Vec<Node> {
@@ -95,226 +65,176 @@ fn children(node: Node) -> Vec<Node> {
     node.children(&mut cursor).collect()
 }
 
-/// `s[1:-1]` on code points.
-fn java_traverse_node(t: &PyText, node: Option<Node>, nested: bool) -> Result<String, DecodeError> {
+/// Python's `source_code[start_byte:end_byte]`: byte offsets used as code-point
+/// indices into the `str` (an upstream quirk for non-ASCII input).
+fn py_slice(chars: &[char], node: Node) -> String {
+    let end = node.end_byte().min(chars.len());
+    chars[node.start_byte().min(end)..end].iter().collect()
+}
+
+fn java_traverse_node(t: &[char], node: Option<Node>, nested: bool) -> Result<String, DecodeError> {
     let Some(node) = node else {
         return Err(DecodeError(
             "AttributeError: 'NoneType' object has no attribute 'type'".into(),
         ));
     };
-    let kind = node.kind();
-    if kind == "string_literal" || kind == "character_literal" {
-        let text = t.get(node);
-        return Ok(if nested { text } else { slice_1_m1(&text) });
-    }
-    match kind {
-        "identifier" | "class_literal" | "type_identifier" | "method_invocation" => Ok(t.get(node)),
-        "array_creation_expression" => {
-            let ty = java_traverse_node(t, node.child_by_field_name("type"), true)?;
-            let value = java_traverse_node(t, node.child_by_field_name("value"), true)?;
-            Ok(format!("new {ty}[]{value}"))
-        }
+    let field = |name| java_traverse_node(t, node.child_by_field_name(name), true);
+    Ok(match node.kind() {
+        "string_literal" | "character_literal" if !nested => slice_1_m1(&py_slice(t, node)),
+        "string_literal" | "character_literal" | "identifier" | "class_literal"
+        | "type_identifier" | "method_invocation" => py_slice(t, node),
+        "array_creation_expression" => format!("new {}[]{}", field("type")?, field("value")?),
         "object_creation_expression" => {
-            let ty = java_traverse_node(t, node.child_by_field_name("type"), true)?;
+            let ty = field("type")?;
             match node.child_by_field_name("arguments") {
-                Some(args) => {
-                    let mut parts = Vec::new();
-                    for c in children(args) {
-                        if !matches!(c.kind(), "," | "(" | ")") {
-                            parts.push(java_traverse_node(t, Some(c), true)?);
-                        }
-                    }
-                    Ok(format!("new {ty}({})", parts.join(", ")))
-                }
-                None => Ok(format!("new {ty}()")),
+                Some(args) => format!("new {ty}({})", java_join(t, args, &[",", "(", ")"], ", ")?),
+                None => format!("new {ty}()"),
             }
         }
-        "set" => {
-            let mut parts = Vec::new();
-            for c in children(node) {
-                if !matches!(c.kind(), "," | "set") {
-                    parts.push(java_traverse_node(t, Some(c), true)?);
-                }
-            }
-            Ok(format!("{{{}}}", parts.join(", ")))
-        }
-        _ if node.child_count() > 0 => {
-            let mut out = String::new();
-            for c in children(node) {
-                out.push_str(&java_traverse_node(t, Some(c), true)?);
-            }
-            Ok(out)
-        }
-        _ => Ok(t.get(node)),
-    }
+        "set" => format!("{{{}}}", java_join(t, node, &[",", "set"], ", ")?),
+        _ if node.child_count() > 0 => java_join(t, node, &[], "")?,
+        _ => py_slice(t, node),
+    })
 }
 
-fn push_arg(
-    args: &mut Vec<(Option<String>, Value)>,
-    key: Option<String>,
-    value: String,
-) -> Result<(), DecodeError> {
-    if args.iter().any(|(k, _)| *k == key) {
+/// `sep.join(traverse_node(c, True) for c in node.children if c.type not in skip)`.
+fn java_join(t: &[char], node: Node, skip: &[&str], sep: &str) -> Result<String, DecodeError> {
+    let mut out = String::new();
+    let kept = children(node)
+        .into_iter()
+        .filter(|c| !skip.contains(&c.kind()));
+    for (i, c) in kept.enumerate() {
+        if i > 0 {
+            out.push_str(sep);
+        }
+        out.push_str(&java_traverse_node(t, Some(c), true)?);
+    }
+    Ok(out)
+}
+
+fn java_find_call(t: &[char], node: Node) -> Result<Option<Call>, DecodeError> {
+    if node.kind() != "method_invocation" {
+        for c in children(node) {
+            if let Some(call) = java_find_call(t, c)? {
+                return Ok(Some(call));
+            }
+        }
+        return Ok(None);
+    }
+    let name_node = node.child_by_field_name("name").ok_or_else(|| {
+        DecodeError("AttributeError: 'NoneType' object has no attribute 'start_byte'".into())
+    })?;
+    let mut name = py_slice(t, name_node);
+    if let Some(obj) = node.child_by_field_name("object") {
+        name = format!("{}.{}", py_slice(t, obj), name);
+    }
+    let Some(args_node) = node.child_by_field_name("arguments") else {
+        return Ok(None);
+    };
+    let mut args: Vec<(Option<String>, Value)> = Vec::new();
+    for c in children(args_node) {
+        let (key, value) = match c.kind() {
+            "assignment_expression" => {
+                let cs = children(c);
+                let (Some(l), Some(r)) = (cs.first(), cs.get(2)) else {
+                    return Err(DecodeError("IndexError".into()));
+                };
+                (
+                    Some(py_slice(t, *l)),
+                    java_traverse_node(t, Some(*r), false)?,
+                )
+            }
+            "identifier" | "class_literal" | "set" => {
+                (None, java_traverse_node(t, Some(c), false)?)
+            }
+            _ => continue,
+        };
+        if args.iter().any(|(k, _)| *k == key) {
+            return Err(DecodeError(
+                "Error: Multiple arguments with the same name are not supported.".into(),
+            ));
+        }
+        args.push((key, Value::Str(value)));
+    }
+    Ok(Some(Call { name, args }))
+}
+
+/// The first call of a JavaScript program, its arguments as source text (a quoted
+/// keyword value unquoted).
+fn js_call(src: &str, root: Node) -> Result<Option<Call>, DecodeError> {
+    let text = |n: Node| {
+        src.get(n.start_byte()..n.end_byte())
+            .unwrap_or("")
+            .to_string()
+    };
+    let index_error = || DecodeError("IndexError: list index out of range".into());
+    if root.kind() != "program" {
+        return Ok(None);
+    }
+    let Some(call) = children(root)
+        .into_iter()
+        .filter(|c| c.kind() == "expression_statement")
+        .flat_map(children)
+        .find(|c| c.kind() == "call_expression")
+    else {
+        return Ok(None);
+    };
+    let cs = children(call);
+    let (Some(f), Some(a)) = (cs.first(), cs.get(1)) else {
+        return Err(index_error());
+    };
+    let mut args: Vec<(Option<String>, Value)> = Vec::new();
+    let mut repeated = false;
+    for c in children(*a) {
+        let (key, value) = match c.kind() {
+            "assignment_expression" => {
+                let cc = children(c);
+                let (Some(l), Some(r)) = (cc.first(), cc.get(2)) else {
+                    return Err(index_error());
+                };
+                let v = text(*r);
+                (
+                    Some(text(*l)),
+                    if is_quoted(&v) { slice_1_m1(&v) } else { v },
+                )
+            }
+            "identifier" | "true" => (None, text(c)),
+            _ => continue,
+        };
+        // Upstream collects every value, then raises on a name given twice.
+        if args.iter().any(|(k, _)| *k == key) {
+            repeated = true;
+        } else {
+            args.push((key, Value::Str(value)));
+        }
+    }
+    if repeated {
         return Err(DecodeError(
-            "Error: Multiple arguments with the same name are not supported.".into(),
+            "Exception: Error: Multiple arguments with the same name are not supported.".into(),
         ));
     }
-    args.push((key, Value::Str(value)));
-    Ok(())
-}
-
-fn java_find_call(t: &PyText, node: Node) -> Result<Option<Call>, DecodeError> {
-    if node.kind() == "method_invocation" {
-        let name_node = node.child_by_field_name("name").ok_or_else(|| {
-            DecodeError("AttributeError: 'NoneType' object has no attribute 'start_byte'".into())
-        })?;
-        let mut name = t.get(name_node);
-        if let Some(obj) = node.child_by_field_name("object") {
-            name = format!("{}.{}", t.get(obj), name);
-        }
-        let Some(args_node) = node.child_by_field_name("arguments") else {
-            return Ok(None);
-        };
-        let mut args = Vec::new();
-        for c in children(args_node) {
-            match c.kind() {
-                "assignment_expression" => {
-                    let cs = children(c);
-                    let (Some(l), Some(r)) = (cs.first(), cs.get(2)) else {
-                        return Err(DecodeError("IndexError".into()));
-                    };
-                    let key = t.get(*l);
-                    let value = java_traverse_node(t, Some(*r), false)?;
-                    push_arg(&mut args, Some(key), value)?;
-                }
-                "identifier" | "class_literal" | "set" => {
-                    let value = java_traverse_node(t, Some(c), false)?;
-                    push_arg(&mut args, None, value)?;
-                }
-                _ => {}
-            }
-        }
-        return Ok(Some(owned_call(name, args)));
-    }
-    for c in children(node) {
-        if let Some(call) = java_find_call(t, c)? {
-            return Ok(Some(call));
-        }
-    }
-    Ok(None)
-}
-
-/// `parse_java_function_call(source_code)`.
-pub fn parse_java(src: &str) -> Result<TsOutput, DecodeError> {
-    with_parser(&JAVA, true, |p| {
-        let tree = p
-            .parse(src, None)
-            .ok_or_else(|| DecodeError("parse failed".into()))?;
-        let root = tree.root_node();
-        if sexp_says_error(root) {
-            return Err(DecodeError(
-                "Exception: Error parsing java the source code.".into(),
-            ));
-        }
-        let t = PyText {
-            chars: src.chars().collect(),
-        };
-        Ok(match java_find_call(&t, root)? {
-            Some(c) => TsOutput::Calls(vec![c]),
-            None => TsOutput::NoCall,
-        })
-    })
-}
-
-fn node_text(src: &str, node: Node) -> String {
-    src.get(node.start_byte()..node.end_byte())
-        .unwrap_or("")
-        .to_string()
-}
-
-/// `parse_javascript_function_call(source_code)`.
-pub fn parse_js(src: &str) -> Result<TsOutput, DecodeError> {
-    with_parser(&JS, false, |p| {
-        let tree = p
-            .parse(src, None)
-            .ok_or_else(|| DecodeError("parse failed".into()))?;
-        let root = tree.root_node();
-        if sexp_says_error(root) {
-            return Err(DecodeError(
-                "SyntaxError: Error js parsing the source code.".into(),
-            ));
-        }
-        if root.kind() != "program" {
-            return Ok(TsOutput::NoCall);
-        }
-        for child in children(root) {
-            if child.kind() != "expression_statement" {
-                continue;
-            }
-            for sub in children(child) {
-                if sub.kind() != "call_expression" {
-                    continue;
-                }
-                let cs = children(sub);
-                let (Some(f), Some(a)) = (cs.first(), cs.get(1)) else {
-                    return Err(DecodeError("IndexError: list index out of range".into()));
-                };
-                let name = node_text(src, *f);
-                let mut args: Vec<(Option<String>, Vec<String>)> = Vec::new();
-                for c in children(*a) {
-                    let (key, value) = match c.kind() {
-                        "assignment_expression" => {
-                            let cc = children(c);
-                            let (Some(l), Some(r)) = (cc.first(), cc.get(2)) else {
-                                return Err(DecodeError(
-                                    "IndexError: list index out of range".into(),
-                                ));
-                            };
-                            let mut v = node_text(src, *r);
-                            if is_quoted(&v) {
-                                v = slice_1_m1(&v);
-                            }
-                            (Some(node_text(src, *l)), v)
-                        }
-                        "identifier" | "true" => (None, node_text(src, c)),
-                        _ => continue,
-                    };
-                    match args.iter_mut().find(|(k, _)| *k == key) {
-                        Some(slot) => slot.1.push(value),
-                        None => args.push((key, vec![value])),
-                    }
-                }
-                let mut out = Vec::new();
-                for (k, mut vs) in args {
-                    if vs.len() > 1 {
-                        return Err(DecodeError(
-                            "Exception: Error: Multiple arguments with the same name are not supported.".into(),
-                        ));
-                    }
-                    out.push((k, Value::Str(vs.pop().unwrap_or_default())));
-                }
-                return Ok(TsOutput::Calls(vec![owned_call(name, out)]));
-            }
-        }
-        Ok(TsOutput::NoCall)
-    })
+    Ok(Some(Call {
+        name: text(*f),
+        args,
+    }))
 }
 
 #[cfg(test)]
 mod tests {
-
     use super::*;
 
-    fn java(s: &str) -> String {
-        match parse_java(s) {
-            Ok(TsOutput::Calls(c)) => format!("{}:{:?}", c[0].name, c[0].args),
-            Ok(TsOutput::NoCall) => "{}".into(),
+    /// `name:args` of the decoded call, `{}` for no call, `ERR message` for a raise.
+    fn decode(s: &str, java: bool) -> String {
+        match parse(s, java) {
+            Ok(Decoded::Calls(c)) => format!("{}:{:?}", c[0].name, c[0].args),
+            Ok(Decoded::NotCallFormat) => "{}".into(),
             Err(e) => format!("ERR {}", e.0),
         }
     }
 
     #[test]
     fn java_golden_shapes() {
+        let java = |s| decode(s, true);
         assert!(java("A.f(x=1)").starts_with("ERR"));
         // Without `;`, an ERROR node costs 600 + bytes and a MISSING ";" 610: the tie at
         // 10 bytes still fails, 11 bytes decode (docs/bfcl.md).
@@ -327,9 +247,11 @@ mod tests {
         );
         assert!(java("XMLNamespaceBinder.endElement(element=new QName('http://www.example.com', 'item', 'ex'), augs=augmentations)")
             .contains("new QName('http://www.example.com', 'item', 'ex')"));
-        assert!(sexp("new int[]{1, 2}", true)
-            .unwrap()
-            .contains("array_creation_expression"));
+        assert_eq!(
+            java("Abcd.f(x=new int[]{1, 2}, y=\"s\")"),
+            "Abcd.f:[(Some(\"x\"), Str(\"new int[]{1,2}\")), (Some(\"y\"), Str(\"s\"))]"
+        );
+        assert!(java("Abcd.f(x=1, x=2)").starts_with("ERR Error: Multiple"));
     }
 
     #[test]
@@ -351,11 +273,12 @@ mod tests {
 
     #[test]
     fn js_shapes() {
-        match parse_js("f(a=\"x\", b=[1, 2], c=true)") {
-            Ok(TsOutput::Calls(c)) => assert_eq!(format!("{:?}", c[0].args), "[(Some(\"a\"), Str(\"x\")), (Some(\"b\"), Str(\"[1, 2]\")), (Some(\"c\"), Str(\"true\"))]"),
-            _ => panic!("js parse failed"),
-        }
-        assert!(matches!(parse_js("f(a=1), g(b=2)"), Ok(TsOutput::NoCall)));
-        assert!(parse_js("f(a=1, a=2)").is_err());
+        let js = |s| decode(s, false);
+        assert_eq!(
+            js("f(a=\"x\", b=[1, 2], c=true)"),
+            "f:[(Some(\"a\"), Str(\"x\")), (Some(\"b\"), Str(\"[1, 2]\")), (Some(\"c\"), Str(\"true\"))]"
+        );
+        assert_eq!(js("f(a=1), g(b=2)"), "{}");
+        assert!(js("f(a=1, a=2)").starts_with("ERR Exception: Error: Multiple"));
     }
 }
