@@ -44,6 +44,8 @@ SCRIPT = {
     ],
     "default": "わかりません",
 }
+# The quick start's judged benchmarks, each with the embedded model as its judge.
+JUDGED = ("mtbench", "toxicity", "hle", "hallulens")
 ARC_TASKS = {
     "arc-agi-1": {"solved01": ([[1, 1, 1]], [[2, 2, 2]]), "wrong002": ([[3, 3, 3]], [[4, 4, 4]])},
     "arc-agi-2": {"unparsed3": ([[5, 5, 5]], [[6, 6, 6]])},
@@ -242,13 +244,24 @@ def test_what_was_not_scored_says_why(finished: Any) -> None:
 
 
 def test_the_quick_start_ends_with_a_leaderboard_row_and_its_report(tmp_path: Path) -> None:
-    """configs/quickstart.yaml as shipped (every benchmark and its data), the model swapped for the scripted service."""
+    """configs/quickstart.yaml as shipped (every benchmark, its data), model and judges now the scripted service.
+
+    The embedded judge on CPU took most of this test's time (over Bazel's 300 s on a busy
+    2-core CI machine); what is checked here is the report, and test_embedded_model runs
+    the embedded model as answerer and as judge.
+    """
     browser = chromium()
     quickstart = Path(__file__).resolve().parents[1] / "configs" / "quickstart.yaml"
     with scripted_service(tmp_path / "service", {"rules": [], "default": "0"}) as service:
+        judge = {"judge": {"api": "grpc", "endpoint": service.target, "model": "scripted-judge", "parallel": 4}}
         cfg = load_config(
             quickstart,
-            overrides={"api": "grpc", "inference": {"endpoint": service.target}, "nejumi": {"wandb": "off"}},
+            overrides={
+                "api": "grpc",
+                "inference": {"endpoint": service.target},
+                "nejumi": {"wandb": "off"},
+                **{benchmark: judge for benchmark in JUDGED},
+            },
         )
         result = asyncio.run(evaluate(cfg, tmp_path / "run", show_progress=False))
     assert {"jaster", "arc_agi", "m_ifeval", "jbbq"} <= set(result.rows)
