@@ -208,43 +208,15 @@ pub fn java_type_converter(
     if !JAVA_TYPES.contains(&expected) {
         return Err(Crash(format!("ValueError: Unsupported type: {expected}")));
     }
-    let s = || Value::Str(value.to_string());
     Ok(match expected {
-        "byte" | "short" | "integer" => {
-            if re_int().is_match(value) {
-                py_int_or_crash(value)?
-            } else {
-                s()
-            }
+        "byte" | "short" | "integer" if re_int().is_match(value) => py_int_or_crash(value)?,
+        "float" if re_java_float().is_match(value) => {
+            py_float_or_crash(&sub_suffix(value, &['f', 'F']))?
         }
-        "float" => {
-            if re_java_float().is_match(value) {
-                py_float_or_crash(&sub_suffix(value, &['f', 'F']))?
-            } else {
-                s()
-            }
-        }
-        "double" => {
-            if re_double().is_match(value) {
-                py_float_or_crash(value)?
-            } else {
-                s()
-            }
-        }
-        "long" => {
-            if re_long().is_match(value) {
-                py_int_or_crash(&sub_suffix(value, &['l', 'L']))?
-            } else {
-                s()
-            }
-        }
-        "boolean" => match value {
-            "true" => Value::Bool(true),
-            "false" => Value::Bool(false),
-            _ => s(),
-        },
-        // `^\'.$\'` can never match.
-        "char" => s(),
+        "double" if re_double().is_match(value) => py_float_or_crash(value)?,
+        "long" if re_long().is_match(value) => py_int_or_crash(&sub_suffix(value, &['l', 'L']))?,
+        "boolean" if value == "true" => Value::Bool(true),
+        "boolean" if value == "false" => Value::Bool(false),
         "Array" => parse_array(value, nested)?,
         "ArrayList" => parse_arraylist(value, nested)?,
         "HashMap" => parse_hashmap(value)?,
@@ -258,7 +230,9 @@ pub fn java_type_converter(
                 "NotImplementedError: {expected} conversion is not implemented"
             )))
         }
-        _ => s(), // String, any
+        // String, any, char (its pattern `^\'.$\'` can never match), and a value its
+        // type's pattern does not match.
+        _ => Value::Str(value.to_string()),
     })
 }
 
@@ -376,44 +350,17 @@ pub fn js_type_converter(
     if !JS_TYPES.contains(&expected) {
         return Err(Crash(format!("ValueError: Unsupported type: {expected}")));
     }
-    let s = || Value::Str(value.to_string());
     Ok(match expected {
-        "String" => {
-            if is_quoted(value) {
-                Value::Str(slice_1_m1(value))
-            } else {
-                s()
-            }
-        }
-        "integer" => {
-            if re_int().is_match(value) {
-                py_int_or_crash(value)?
-            } else {
-                s()
-            }
-        }
-        "float" => {
-            if re_js_float().is_match(value) {
-                py_float_or_crash(value)?
-            } else {
-                s()
-            }
-        }
-        "Bigint" => {
-            if re_bigint().is_match(value) {
-                py_int_or_crash(drop_last(value))?
-            } else {
-                s()
-            }
-        }
-        "Boolean" => match value {
-            "true" => Value::Bool(true),
-            "false" => Value::Bool(false),
-            _ => s(),
-        },
+        "String" if is_quoted(value) => Value::Str(slice_1_m1(value)),
+        "integer" if re_int().is_match(value) => py_int_or_crash(value)?,
+        "float" if re_js_float().is_match(value) => py_float_or_crash(value)?,
+        "Bigint" if re_bigint().is_match(value) => py_int_or_crash(drop_last(value))?,
+        "Boolean" if value == "true" => Value::Bool(true),
+        "Boolean" if value == "false" => Value::Bool(false),
         "dict" => parse_js_dict(value),
         "array" => parse_js_array(value, nested),
-        _ => s(), // any
+        // any, and a value its type's pattern does not match.
+        _ => Value::Str(value.to_string()),
     })
 }
 

@@ -61,9 +61,11 @@ pub fn is_keyword(word: &str) -> bool {
     keyword(word).is_some()
 }
 
-/// The keyword spelled by an identifier, if any.
+/// The keyword spelled by an identifier, if any. A scan, not a binary search: `==`
+/// compares lengths first, where the search's `memcmp` calls took a tenth of the
+/// BFCL checker's time.
 fn keyword(word: &str) -> Option<&'static str> {
-    KWLIST.binary_search(&word).ok().map(|i| KWLIST[i])
+    KWLIST.iter().copied().find(|kw| *kw == word)
 }
 
 fn is_potential_ident(b: u8) -> bool {
@@ -674,6 +676,19 @@ fn binop_of(t: &Tok) -> Option<(u8, BinOp)> {
     })
 }
 
+/// The node of an atom that is one token: a name, number, keyword constant or `...`.
+fn single_token_atom(tok: &Tok) -> Option<Expr> {
+    Some(match tok {
+        Tok::Name(n) => Expr::Name(n.clone()),
+        Tok::Num(v) => Expr::Constant(v.clone(), false),
+        Tok::Kw("True") => Expr::Constant(Value::Bool(true), false),
+        Tok::Kw("False") => Expr::Constant(Value::Bool(false), false),
+        Tok::Kw("None") => Expr::Constant(Value::None, false),
+        Tok::Op("...") => Expr::Ellipsis,
+        _ => return None,
+    })
+}
+
 impl Parser {
     /// A parser on the tokens of `src`, appended to `toks` (an empty buffer).
     fn tokenize(src: &str, toks: Vec<Tok>) -> PResult<Parser> {
@@ -716,31 +731,26 @@ impl Parser {
         matches!(self.peek(), Tok::Kw(k) if *k == kw)
     }
 
-    fn eat_op(&mut self, op: &str) -> bool {
-        if self.is_op(op) {
+    /// Steps past the next token where `hit` says it is the one wanted.
+    fn eat(&mut self, hit: bool) -> bool {
+        // A branch, not `pos += usize::from(hit)`: rustc 1.95's release build turns
+        // `while self.eat_newline() {}` over that form into a loop that never advances.
+        if hit {
             self.pos += 1;
-            true
-        } else {
-            false
         }
+        hit
+    }
+
+    fn eat_op(&mut self, op: &str) -> bool {
+        self.eat(self.is_op(op))
     }
 
     fn eat_kw(&mut self, kw: &str) -> bool {
-        if self.is_kw(kw) {
-            self.pos += 1;
-            true
-        } else {
-            false
-        }
+        self.eat(self.is_kw(kw))
     }
 
     fn eat_newline(&mut self) -> bool {
-        if matches!(self.peek(), Tok::Newline) {
-            self.pos += 1;
-            true
-        } else {
-            false
-        }
+        self.eat(matches!(self.peek(), Tok::Newline))
     }
 
     fn expect_op(&mut self, op: &str) -> PResult<()> {
@@ -751,12 +761,40 @@ impl Parser {
         }
     }
 
-    fn enter(&mut self) -> PResult<()> {
-        self.depth += 1;
-        if self.depth > MAX_DEPTH {
+    /// `rule` one nesting level deeper, refused past `MAX_DEPTH` as CPython's parser
+    /// refuses deep nesting; the level is given back however `rule` ends.
+    fn nested<T>(&mut self, rule: impl FnOnce(&mut Self) -> PResult<T>) -> PResult<T> {
+        if self.depth >= MAX_DEPTH {
             return err("too many nested parentheses");
         }
-        Ok(())
+        self.depth += 1;
+        let result = rule(self);
+        self.depth -= 1;
+        result
+    }
+
+    /// After an opening bracket: `rule` one level deeper.
+    fn bracketed(&mut self, rule: fn(&mut Self) -> PResult<Expr>) -> PResult<Expr> {
+        self.pos += 1;
+        self.nested(rule)
+    }
+
+    /// `first (',' element)* [',']` as a tuple (`first` alone when no comma follows);
+    /// `more` says whether an element follows a comma rather than the comma trailing.
+    fn tuple_after(
+        &mut self,
+        first: Expr,
+        more: fn(&Self) -> bool,
+        element: fn(&mut Self) -> PResult<Expr>,
+    ) -> PResult<Expr> {
+        if !self.is_op(",") {
+            return Ok(first);
+        }
+        let mut items = vec![first];
+        while self.eat_op(",") && more(self) {
+            items.push(element(self)?);
+        }
+        Ok(Expr::Tuple(items))
     }
 
     fn name(&mut self) -> PResult<String> {
@@ -783,33 +821,14 @@ impl Parser {
     // expressions: expression (',' expression)* [',']
     fn expressions(&mut self) -> PResult<Expr> {
         let first = self.expression()?;
-        if !self.is_op(",") {
-            return Ok(first);
-        }
-        let mut items = vec![first];
-        while self.eat_op(",") {
-            if !self.starts_expr() {
-                break;
-            }
-            items.push(self.expression()?);
-        }
-        Ok(Expr::Tuple(items))
+        self.tuple_after(first, Self::starts_expr, Self::expression)
     }
 
     // star_expressions (for yield values and f-strings)
     fn star_expressions(&mut self) -> PResult<Expr> {
         let first = self.star_expression()?;
-        if !self.is_op(",") {
-            return Ok(first);
-        }
-        let mut items = vec![first];
-        while self.eat_op(",") {
-            if !self.starts_expr() && !self.is_op("*") {
-                break;
-            }
-            items.push(self.star_expression()?);
-        }
-        Ok(Expr::Tuple(items))
+        let more = |p: &Self| p.starts_expr() || p.is_op("*");
+        self.tuple_after(first, more, Self::star_expression)
     }
 
     fn star_expression(&mut self) -> PResult<Expr> {
@@ -823,10 +842,7 @@ impl Parser {
         if let Some(e) = self.lone_atom() {
             return Ok(e);
         }
-        self.enter()?;
-        let r = self.expression_inner();
-        self.depth -= 1;
-        r
+        self.nested(Self::expression_inner)
     }
 
     /// A name, number, keyword constant or single plain string followed by a token that
@@ -843,22 +859,15 @@ impl Parser {
                 | Tok::Newline
                 | Tok::End
         );
-        // The descent's first step is `enter`: where that fails, let it.
+        // The descent's first step is `nested`: where that fails, let it.
         if !ends || self.depth >= MAX_DEPTH {
             return None;
         }
-        match self.peek() {
-            Tok::Name(_) | Tok::Num(_) | Tok::Kw("True" | "False" | "None") => {}
-            Tok::Str(t) if t.bytes.is_none() && !t.fstring => {}
-            _ => return None,
-        }
-        let e = match self.peek().clone() {
-            Tok::Name(n) => Expr::Name(n),
-            Tok::Num(v) => Expr::Constant(v, false),
-            Tok::Kw("True") => Expr::Constant(Value::Bool(true), false),
-            Tok::Kw("False") => Expr::Constant(Value::Bool(false), false),
-            Tok::Str(t) => Expr::Constant(Value::Str(t.text), t.u),
-            _ => Expr::Constant(Value::None, false),
+        let e = match self.peek() {
+            Tok::Str(t) if t.bytes.is_none() && !t.fstring => {
+                Expr::Constant(Value::Str(t.text.clone()), t.u)
+            }
+            tok => single_token_atom(tok)?,
         };
         self.pos += 1;
         Some(e)
@@ -944,14 +953,10 @@ impl Parser {
                     p.args.push((name, default));
                 }
             }
-            if self.is_op(":") {
-                break;
+            if !self.is_op(":") {
+                self.expect_op(",")?;
             }
-            self.expect_op(",")?;
             if self.is_op(":") {
-                if seen_star && p.vararg.is_none() && p.kwonly.is_empty() {
-                    return err("named arguments must follow bare *");
-                }
                 break;
             }
         }
@@ -961,36 +966,31 @@ impl Parser {
         Ok(p)
     }
 
-    fn disjunction(&mut self) -> PResult<Expr> {
-        let first = self.conjunction()?;
-        if !self.is_kw("or") {
+    /// `operand (kw operand)*`: `or` over conjunctions, `and` over inversions.
+    fn bool_chain(&mut self, kw: &str, operand: fn(&mut Self) -> PResult<Expr>) -> PResult<Expr> {
+        let first = operand(self)?;
+        if !self.is_kw(kw) {
             return Ok(first);
         }
         let mut vals = vec![first];
-        while self.eat_kw("or") {
-            vals.push(self.conjunction()?);
+        while self.eat_kw(kw) {
+            vals.push(operand(self)?);
         }
-        Ok(Expr::BoolOp(false, vals))
+        Ok(Expr::BoolOp(kw == "and", vals))
+    }
+
+    fn disjunction(&mut self) -> PResult<Expr> {
+        self.bool_chain("or", Self::conjunction)
     }
 
     fn conjunction(&mut self) -> PResult<Expr> {
-        let first = self.inversion()?;
-        if !self.is_kw("and") {
-            return Ok(first);
-        }
-        let mut vals = vec![first];
-        while self.eat_kw("and") {
-            vals.push(self.inversion()?);
-        }
-        Ok(Expr::BoolOp(true, vals))
+        self.bool_chain("and", Self::inversion)
     }
 
     fn inversion(&mut self) -> PResult<Expr> {
         if self.eat_kw("not") {
-            self.enter()?;
-            let v = self.inversion();
-            self.depth -= 1;
-            return Ok(Expr::UnaryOp(UnOp::Not, Box::new(v?)));
+            let v = self.nested(Self::inversion)?;
+            return Ok(Expr::UnaryOp(UnOp::Not, Box::new(v)));
         }
         self.comparison()
     }
@@ -1062,10 +1062,8 @@ impl Parser {
         };
         if let Some(op) = op {
             self.pos += 1;
-            self.enter()?;
-            let v = self.factor();
-            self.depth -= 1;
-            return Ok(Expr::UnaryOp(op, Box::new(v?)));
+            let v = self.nested(Self::factor)?;
+            return Ok(Expr::UnaryOp(op, Box::new(v)));
         }
         self.power()
     }
@@ -1073,10 +1071,8 @@ impl Parser {
     fn power(&mut self) -> PResult<Expr> {
         let base = self.await_primary()?;
         if self.eat_op("**") {
-            self.enter()?;
-            let exp = self.factor();
-            self.depth -= 1;
-            return Ok(Expr::BinOp(Box::new(base), BinOp::Pow, Box::new(exp?)));
+            let exp = self.nested(Self::factor)?;
+            return Ok(Expr::BinOp(Box::new(base), BinOp::Pow, Box::new(exp)));
         }
         Ok(base)
     }
@@ -1094,17 +1090,10 @@ impl Parser {
             if self.eat_op(".") {
                 let n = self.name()?;
                 e = Expr::Attribute(Box::new(e), n);
-            } else if self.is_op("(") {
-                self.pos += 1;
-                self.enter()?;
-                let r = self.call_args(e);
-                self.depth -= 1;
-                e = r?;
+            } else if self.eat_op("(") {
+                e = self.nested(|p| p.call_args(e))?;
             } else if self.eat_op("[") {
-                self.enter()?;
-                let s = self.slices();
-                self.depth -= 1;
-                let s = s?;
+                let s = self.nested(Self::slices)?;
                 self.expect_op("]")?;
                 e = Expr::Subscript(Box::new(e), Box::new(s));
             } else {
@@ -1115,20 +1104,10 @@ impl Parser {
 
     fn slices(&mut self) -> PResult<Expr> {
         let first = self.slice_or_starred()?;
-        if !self.is_op(",") {
-            if matches!(first, Expr::Starred(_)) {
-                return Ok(Expr::Tuple(vec![first]));
-            }
-            return Ok(first);
+        if matches!(first, Expr::Starred(_)) && !self.is_op(",") {
+            return Ok(Expr::Tuple(vec![first]));
         }
-        let mut items = vec![first];
-        while self.eat_op(",") {
-            if self.is_op("]") {
-                break;
-            }
-            items.push(self.slice_or_starred()?);
-        }
-        Ok(Expr::Tuple(items))
+        self.tuple_after(first, |p| !p.is_op("]"), Self::slice_or_starred)
     }
 
     fn slice_or_starred(&mut self) -> PResult<Expr> {
@@ -1151,12 +1130,8 @@ impl Parser {
         } else {
             Some(Box::new(self.expression()?))
         };
-        let step = if self.eat_op(":") {
-            if self.is_op(",") || self.is_op("]") {
-                None
-            } else {
-                Some(Box::new(self.expression()?))
-            }
+        let step = if self.eat_op(":") && !self.is_op(",") && !self.is_op("]") {
+            Some(Box::new(self.expression()?))
         } else {
             None
         };
@@ -1190,14 +1165,7 @@ impl Parser {
         let mut keywords: Vec<(Option<String>, Expr)> = Vec::new();
         let mut seen_kw = false;
         let mut seen_dstar = false;
-        if self.eat_op(")") {
-            return Ok(Expr::Call {
-                func: Box::new(func),
-                args,
-                keywords,
-            });
-        }
-        loop {
+        while !self.eat_op(")") {
             if self.eat_op("**") {
                 keywords.push((None, self.expression()?));
                 seen_dstar = true;
@@ -1225,22 +1193,13 @@ impl Parser {
                     if !args.is_empty() || !keywords.is_empty() || !self.is_op(")") {
                         return err("Generator expression must be parenthesized");
                     }
-                    self.pos += 1;
                     args.push(Expr::GeneratorExp(Box::new(e), gens));
-                    return Ok(Expr::Call {
-                        func: Box::new(func),
-                        args,
-                        keywords,
-                    });
+                    continue;
                 }
                 args.push(e);
             }
-            if self.eat_op(")") {
-                break;
-            }
-            self.expect_op(",")?;
-            if self.eat_op(")") {
-                break;
+            if !self.is_op(")") {
+                self.expect_op(",")?;
             }
         }
         Ok(Expr::Call {
@@ -1253,12 +1212,8 @@ impl Parser {
     fn for_if_clauses(&mut self) -> PResult<Vec<Comprehension>> {
         let mut gens = Vec::new();
         loop {
-            let is_async = if self.is_kw("async") && matches!(self.peek_at(1), Tok::Kw("for")) {
-                self.pos += 1;
-                true
-            } else {
-                false
-            };
+            let is_async =
+                self.eat(self.is_kw("async") && matches!(self.peek_at(1), Tok::Kw("for")));
             if !self.eat_kw("for") {
                 break;
             }
@@ -1286,17 +1241,8 @@ impl Parser {
 
     fn star_targets(&mut self) -> PResult<Expr> {
         let first = self.star_target()?;
-        if !self.is_op(",") {
-            return Ok(first);
-        }
-        let mut items = vec![first];
-        while self.eat_op(",") {
-            if self.is_kw("in") || self.is_op("=") {
-                break;
-            }
-            items.push(self.star_target()?);
-        }
-        Ok(Expr::Tuple(items))
+        let more = |p: &Self| !p.is_kw("in") && !p.is_op("=");
+        self.tuple_after(first, more, Self::star_target)
     }
 
     fn star_target(&mut self) -> PResult<Expr> {
@@ -1306,10 +1252,7 @@ impl Parser {
             }
             return Ok(Expr::Starred(Box::new(self.star_target()?)));
         }
-        self.enter()?;
-        let r = self.target_atom();
-        self.depth -= 1;
-        r
+        self.nested(Self::target_atom)
     }
 
     fn target_atom(&mut self) -> PResult<Expr> {
@@ -1348,14 +1291,10 @@ impl Parser {
         let mut bytes: Option<Vec<u8>> = None;
         let mut any_str = false;
         let mut fstring = false;
-        let mut u = false;
-        let mut first = true;
+        // A `u` prefix marks the constant only on the first string of a concatenation.
+        let u = matches!(self.peek(), Tok::Str(t) if t.u);
         while let Some(Tok::Str(t)) = self.toks.get(self.pos) {
             self.pos += 1;
-            if first {
-                u = t.u;
-                first = false;
-            }
             match &t.bytes {
                 Some(b) => {
                     if any_str {
@@ -1383,53 +1322,40 @@ impl Parser {
     }
 
     fn atom(&mut self) -> PResult<Expr> {
+        if let Some(e) = single_token_atom(self.peek()) {
+            self.pos += 1;
+            return Ok(e);
+        }
         match self.peek() {
-            Tok::Name(_) => self.name().map(Expr::Name),
-            Tok::Kw("True") => {
-                self.pos += 1;
-                Ok(Expr::Constant(Value::Bool(true), false))
-            }
-            Tok::Kw("False") => {
-                self.pos += 1;
-                Ok(Expr::Constant(Value::Bool(false), false))
-            }
-            Tok::Kw("None") => {
-                self.pos += 1;
-                Ok(Expr::Constant(Value::None, false))
-            }
-            Tok::Num(v) => {
-                let v = v.clone();
-                self.pos += 1;
-                Ok(Expr::Constant(v, false))
-            }
             Tok::Str(_) => self.strings(),
-            Tok::Op("...") => {
-                self.pos += 1;
-                Ok(Expr::Ellipsis)
-            }
-            Tok::Op("(") => {
-                self.pos += 1;
-                self.enter()?;
-                let r = self.paren();
-                self.depth -= 1;
-                r
-            }
-            Tok::Op("[") => {
-                self.pos += 1;
-                self.enter()?;
-                let r = self.list();
-                self.depth -= 1;
-                r
-            }
-            Tok::Op("{") => {
-                self.pos += 1;
-                self.enter()?;
-                let r = self.brace();
-                self.depth -= 1;
-                r
-            }
+            Tok::Op("(") => self.bracketed(Self::paren),
+            Tok::Op("[") => self.bracketed(Self::list),
+            Tok::Op("{") => self.bracketed(Self::brace),
             _ => err("invalid syntax"),
         }
+    }
+
+    /// `first` followed by comprehension clauses up to `close`, when they follow.
+    fn comprehension(&mut self, first: &Expr, close: &str) -> PResult<Option<Vec<Comprehension>>> {
+        if !self.is_kw("for") && !self.is_kw("async") {
+            return Ok(None);
+        }
+        if matches!(first, Expr::Starred(_)) {
+            return err("iterable unpacking cannot be used in comprehension");
+        }
+        let gens = self.for_if_clauses()?;
+        self.expect_op(close)?;
+        Ok(Some(gens))
+    }
+
+    /// `first (',' item)* [','] close`: the items of a display after its first.
+    fn items(&mut self, first: Expr, close: &str) -> PResult<Vec<Expr>> {
+        let mut items = vec![first];
+        while self.eat_op(",") && !self.is_op(close) {
+            items.push(self.star_named_expression()?);
+        }
+        self.expect_op(close)?;
+        Ok(items)
     }
 
     fn paren(&mut self) -> PResult<Expr> {
@@ -1442,12 +1368,7 @@ impl Parser {
             return Ok(y);
         }
         let first = self.star_named_expression()?;
-        if self.is_kw("for") || self.is_kw("async") {
-            if matches!(first, Expr::Starred(_)) {
-                return err("iterable unpacking cannot be used in comprehension");
-            }
-            let gens = self.for_if_clauses()?;
-            self.expect_op(")")?;
+        if let Some(gens) = self.comprehension(&first, ")")? {
             return Ok(Expr::GeneratorExp(Box::new(first), gens));
         }
         if self.eat_op(")") {
@@ -1459,15 +1380,7 @@ impl Parser {
         if matches!(first, Expr::NamedExpr(..)) && !self.is_op(",") {
             return err("invalid syntax");
         }
-        let mut items = vec![first];
-        while self.eat_op(",") {
-            if self.is_op(")") {
-                break;
-            }
-            items.push(self.star_named_expression()?);
-        }
-        self.expect_op(")")?;
-        Ok(Expr::Tuple(items))
+        self.items(first, ")").map(Expr::Tuple)
     }
 
     fn yield_expr(&mut self) -> PResult<Expr> {
@@ -1486,23 +1399,10 @@ impl Parser {
             return Ok(Expr::List(vec![]));
         }
         let first = self.star_named_expression()?;
-        if self.is_kw("for") || self.is_kw("async") {
-            if matches!(first, Expr::Starred(_)) {
-                return err("iterable unpacking cannot be used in comprehension");
-            }
-            let gens = self.for_if_clauses()?;
-            self.expect_op("]")?;
+        if let Some(gens) = self.comprehension(&first, "]")? {
             return Ok(Expr::ListComp(Box::new(first), gens));
         }
-        let mut items = vec![first];
-        while self.eat_op(",") {
-            if self.is_op("]") {
-                break;
-            }
-            items.push(self.star_named_expression()?);
-        }
-        self.expect_op("]")?;
-        Ok(Expr::List(items))
+        self.items(first, "]").map(Expr::List)
     }
 
     fn brace(&mut self) -> PResult<Expr> {
@@ -1519,30 +1419,15 @@ impl Parser {
                 return err("invalid syntax");
             }
             let v = self.expression()?;
-            if self.is_kw("for") || self.is_kw("async") {
-                let gens = self.for_if_clauses()?;
-                self.expect_op("}")?;
+            if let Some(gens) = self.comprehension(&first, "}")? {
                 return Ok(Expr::DictComp(Box::new(first), Box::new(v), gens));
             }
             return self.dict_rest(vec![(Some(first), v)]);
         }
-        if self.is_kw("for") || self.is_kw("async") {
-            if matches!(first, Expr::Starred(_)) {
-                return err("iterable unpacking cannot be used in comprehension");
-            }
-            let gens = self.for_if_clauses()?;
-            self.expect_op("}")?;
+        if let Some(gens) = self.comprehension(&first, "}")? {
             return Ok(Expr::SetComp(Box::new(first), gens));
         }
-        let mut items = vec![first];
-        while self.eat_op(",") {
-            if self.is_op("}") {
-                break;
-            }
-            items.push(self.star_named_expression()?);
-        }
-        self.expect_op("}")?;
-        Ok(Expr::Set(items))
+        self.items(first, "}").map(Expr::Set)
     }
 
     fn dict_rest(&mut self, mut items: Vec<(Option<Expr>, Expr)>) -> PResult<Expr> {
